@@ -50,14 +50,12 @@ void expect_error(F&& fn, const std::string& op, const std::string& fragment = "
 
 }  // namespace cr::testing
 
-#define EXPECT_GRADCHECK(fn, inputs)                                  \
-  do {                                                                \
-    auto result_ = ::cr::autograd::gradcheck((fn), (inputs));         \
-    EXPECT_TRUE(result_.ok) << result_.message;                       \
-  } while (0)
+// Fails the test with the first mismatch; more context can be streamed in:
+//   EXPECT_GRADCHECK(f, inputs) << "shape " << shape;
+#define EXPECT_GRADCHECK(fn, inputs)                                                       \
+  for (auto result_ = ::cr::autograd::gradcheck((fn), (inputs)); !result_.ok; result_.ok = true) \
+  ADD_FAILURE() << result_.message << " "
 
-#define EXPECT_GRADGRADCHECK(fn, inputs)                              \
-  do {                                                                \
-    auto result_ = ::cr::autograd::gradgradcheck((fn), (inputs));     \
-    EXPECT_TRUE(result_.ok) << result_.message;                       \
-  } while (0)
+#define EXPECT_GRADGRADCHECK(fn, inputs)                                                       \
+  for (auto result_ = ::cr::autograd::gradgradcheck((fn), (inputs)); !result_.ok; result_.ok = true) \
+  ADD_FAILURE() << "second order: " << result_.message << " "
