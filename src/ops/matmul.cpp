@@ -126,8 +126,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, SourceLocation loc) {
     SavedTensor sa(b.requires_grad() ? a : Tensor(), false);
     SavedTensor sb(a.requires_grad() ? b : Tensor(), false);
     const bool a_vector = a.dim() == 1, b_vector = b.dim() == 1;
-    const bool fold_grad_b = b.dim() == 2 && a.dim() > 2;
-    const char* name = a_vector && b_vector ? "DotBackward" : a.dim() == 2 && b.dim() == 2 ? "MmBackward" : "MatmulBackward";
+    // (Not for an empty `a`: Tensor::is_contiguous calls fresh empty tensors
+    // non-contiguous, so the reshape below would fail.)
+    const bool fold_grad_b = b.dim() == 2 && a.dim() > 2 && a.numel() > 0;
+    const char* name = a_vector && b_vector              ? "DotBackward"
+                       : a.dim() == 2 && b.dim() == 2 ? "MmBackward"
+                                                      : "MatmulBackward";
     autograd::record(name, loc, {&a, &b}, out, [sa, sb, a_vector, b_vector, fold_grad_b](Node& self, const Tensor& g) {
       // Put back the dims 1-D operands dropped, so every case is a (batched)
       // matrix product; the engine sums broadcast batch dims back down.
@@ -148,7 +152,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, SourceLocation loc) {
         if (fold_grad_b) {
           // One shared matrix: sum over the batch inside a single product,
           // [k, batch·m]·[batch·m, n], rather than a batch of [k, n] to add up.
-          gb = mm(va.reshape({-1, va.sizes().back()}).t(), g2.reshape({-1, g2.sizes().back()}));
+          std::int64_t rows = 1;
+          for (int d = 0; d + 1 < va.dim(); ++d) rows *= va.sizes()[d];
+          gb = mm(va.reshape({rows, va.sizes().back()}).t(), g2.reshape({rows, g2.sizes().back()}));
         } else {
           gb = matmul(va.transpose(-1, -2), g2);
         }

@@ -261,6 +261,17 @@ TEST(Matmul, EmptyDims) {
   }
 }
 
+TEST(MatmulGrad, EmptyInnerDimGivesEmptyGradients) {
+  // [2, 3, 0] @ [0, 5]: the result is zeros and the gradients are empty, not errors.
+  Tensor a = cr::randn({2, 3, 0}, cr::TensorOptions(cr::kFloat64).requires_grad(true));
+  Tensor b = cr::randn({0, 5}, cr::TensorOptions(cr::kFloat64).requires_grad(true));
+  cr::matmul(a, b).sum().backward();
+  ASSERT_TRUE(a.grad().defined());
+  ASSERT_TRUE(b.grad().defined());
+  EXPECT_EQ(a.grad().sizes(), (Shape{2, 3, 0}));
+  EXPECT_EQ(b.grad().sizes(), (Shape{0, 5}));
+}
+
 TEST(Mm, MatchesMatmulFor2D) {
   cr::manual_seed(7);
   for (cr::DType dt : kFloatTypes) {

@@ -124,8 +124,9 @@ void product(std::int64_t m, std::int64_t n, std::int64_t k, T alpha, const T* a
              const T* b, const Layout& lb, T beta, T* c) {
   const auto bi = [](std::int64_t v) { return static_cast<blasint>(v); };
   if (m == 1 || n == 1) {
-    // A matrix-vector product: gemv skips the packing gemm would do. Unlike
-    // gemm, gemv may read y when beta is 0, so clear it first.
+    // A matrix-vector product: gemv skips the packing gemm would do. BLAS
+    // promises not to read y when beta is 0, but some OpenBLAS releases scale
+    // it by 0 anyway (NaN·0 = NaN from uninitialised memory); clearing it is cheap.
     if (beta == T(0)) std::fill_n(c, n == 1 ? m : n, T(0));
     if (n == 1) {  // c = op(A)·x, x the column of B
       const std::int64_t incx = lb.trans == CblasNoTrans ? lb.ld : 1;
