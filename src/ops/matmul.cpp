@@ -126,9 +126,7 @@ Tensor matmul(const Tensor& a, const Tensor& b, SourceLocation loc) {
     SavedTensor sa(b.requires_grad() ? a : Tensor(), false);
     SavedTensor sb(a.requires_grad() ? b : Tensor(), false);
     const bool a_vector = a.dim() == 1, b_vector = b.dim() == 1;
-    // (Not for an empty `a`: Tensor::is_contiguous calls fresh empty tensors
-    // non-contiguous, so the reshape below would fail.)
-    const bool fold_grad_b = b.dim() == 2 && a.dim() > 2 && a.numel() > 0;
+    const bool fold_grad_b = b.dim() == 2 && a.dim() > 2;
     const char* name = a_vector && b_vector              ? "DotBackward"
                        : a.dim() == 2 && b.dim() == 2 ? "MmBackward"
                                                       : "MatmulBackward";
