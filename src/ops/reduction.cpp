@@ -45,8 +45,7 @@ void for_each_reduced_row(const Tensor& rows, RowFn fn) {
   const T* base = static_cast<const T*>(rows.raw_data());
   const std::int64_t m = rows.sizes()[0], n = rows.sizes()[1];
   const std::int64_t s0 = rows.strides()[0], s1 = rows.strides()[1];
-#pragma omp parallel for if (m > 1 && m * n > cpu::kParallelGrain)
-  for (std::int64_t i = 0; i < m; ++i) fn(i, base + i * s0, s1, n);
+  cpu::parallel_for(m, m * n > cpu::kParallelGrain, [&](std::int64_t i) { fn(i, base + i * s0, s1, n); });
 }
 
 // Accumulation type: double for floats, so long float32 rows stay accurate.

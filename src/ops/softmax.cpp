@@ -30,8 +30,7 @@ inline T nan_max(T m, T v) {
 // Fast path: contiguous rows of `cols` elements, reduced along the row.
 template <class T, bool Log>
 void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols) {
-#pragma omp parallel for if (rows > 1 && rows * cols > cpu::kParallelGrain)
-  for (std::int64_t r = 0; r < rows; ++r) {
+  cpu::parallel_for(rows, rows * cols > cpu::kParallelGrain, [&](std::int64_t r) {
     const T* p = x + r * cols;
     T* q = y + r * cols;
     T m = -std::numeric_limits<T>::infinity();
@@ -50,7 +49,7 @@ void softmax_rows(const T* x, T* y, std::int64_t rows, std::int64_t cols) {
       const T inv = static_cast<T>(1.0 / total);
       for (std::int64_t k = 0; k < cols; ++k) q[k] *= inv;
     }
-  }
+  });
 }
 
 // General path: any strides, any dim. The output is contiguous, viewed as
@@ -88,8 +87,7 @@ void softmax_strided(const Tensor& x, T* y, int dim) {
   };
 
   const std::int64_t items = outer * blocks;
-#pragma omp parallel for if (items > 1 && x.numel() > cpu::kParallelGrain)
-  for (std::int64_t item = 0; item < items; ++item) {
+  cpu::parallel_for(items, x.numel() > cpu::kParallelGrain, [&](std::int64_t item) {
     const std::int64_t o = item / blocks;
     const std::int64_t i0 = (item % blocks) * kBlock;
     const std::int64_t width = std::min(kBlock, inner - i0);
@@ -122,7 +120,7 @@ void softmax_strided(const Tensor& x, T* y, int dim) {
       for (std::int64_t k = 0; k < n; ++k)
         for (std::int64_t b = 0; b < width; ++b) q[k * inner + b] *= inv[b];
     }
-  }
+  });
 }
 
 template <bool Log>
