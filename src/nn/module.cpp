@@ -199,9 +199,13 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_child
   return children_;
 }
 
-std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() {
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules(SourceLocation loc) {
+  std::shared_ptr<Module> self = weak_from_this().lock();
+  if (!self)
+    throw_error("named_modules", type_name() + " is not owned by a std::shared_ptr; create it with std::make_shared",
+                loc);
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> stack{{"", shared_from_this()}};
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> stack{{"", std::move(self)}};
   std::unordered_set<const Module*> seen;
   while (!stack.empty()) {
     auto [prefix, module] = std::move(stack.back());
@@ -214,9 +218,9 @@ std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modul
   return out;
 }
 
-std::vector<std::shared_ptr<Module>> Module::modules() {
+std::vector<std::shared_ptr<Module>> Module::modules(SourceLocation loc) {
   std::vector<std::shared_ptr<Module>> out;
-  for (auto& [name, m] : named_modules()) out.push_back(std::move(m));
+  for (auto& [name, m] : named_modules(loc)) out.push_back(std::move(m));
   return out;
 }
 

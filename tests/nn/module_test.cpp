@@ -101,6 +101,8 @@ TEST(Module, NamedModulesAndChildren) {
   EXPECT_EQ(net->named_children()[1].first, "head");
   EXPECT_EQ(net->features->name(), "features");
   EXPECT_EQ(net->features->at(2)->name(), "2");
+  Net on_stack;
+  expect_error([&] { on_stack.named_modules(); }, "named_modules", "Net is not owned by a std::shared_ptr");
 }
 
 TEST(Module, SharedParametersAreListedOnce) {

@@ -63,8 +63,8 @@ class Module : public std::enable_shared_from_this<Module> {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_children() const;
   /// This module and all below it, depth first, with dotted names ("" for this one).
   /// Needs this module to be owned by a std::shared_ptr.
-  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules();
-  std::vector<std::shared_ptr<Module>> modules();
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> named_modules(CR_LOC);
+  std::vector<std::shared_ptr<Module>> modules(CR_LOC);
   /// Calls fn on every child module (depth first), then on this one, as PyTorch's apply.
   void apply(const std::function<void(Module&)>& fn);
 
