@@ -36,8 +36,10 @@ void expect_close(const Tensor& a, const Tensor& b, double tol) {
   for (std::size_t i = 0; i < va.size(); ++i) ASSERT_NEAR(va[i], vb[i], tol) << "at " << i;
 }
 
-// Within [-bound, bound] and spread over it, as U(-bound, bound) would be.
+// Within [-bound, bound] and spread over it, as U(-bound, bound) would be
+// (t needs a few hundred elements for the spread check to be certain).
 void expect_uniform_within(const Tensor& t, double bound) {
+  ASSERT_GE(t.numel(), 200);
   const auto v = values(t);
   double lo = bound, hi = -bound;
   for (double x : v) lo = std::min(lo, x), hi = std::max(hi, x);
@@ -180,14 +182,14 @@ TEST(Linear, ShapeErrorNamesTheLayer) {
 
 TEST(Conv2d, DefaultInitForwardAndRepr) {
   cr::manual_seed(8);
-  auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions(16, 32, 3).stride(2).padding(1).groups(2));
-  EXPECT_EQ(conv->weight.sizes(), (cr::Shape{32, 8, 3, 3}));
+  auto conv = std::make_shared<nn::Conv2d>(nn::Conv2dOptions(16, 256, 3).stride(2).padding(1).groups(2));
+  EXPECT_EQ(conv->weight.sizes(), (cr::Shape{256, 8, 3, 3}));
   const double bound = 1 / std::sqrt(8.0 * 9.0);  // fan_in = in/groups · kH · kW
   expect_uniform_within(conv->weight, bound);
   expect_uniform_within(conv->bias, bound);
   Tensor x = cr::randn({2, 16, 9, 9});
   expect_close((*conv)(x), F::conv2d(x, conv->weight, conv->bias, 2, 1, 1, 2), 1e-6);
-  EXPECT_EQ(conv->to_string(), "Conv2d(16, 32, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=2)");
+  EXPECT_EQ(conv->to_string(), "Conv2d(16, 256, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=2)");
   EXPECT_EQ(nn::Conv2d(3, 4, {3, 5}, 1, 0, 2, 1, false).to_string(),
             "Conv2d(3, 4, kernel_size=(3, 5), stride=(1, 1), dilation=(2, 2), bias=False)");
 }
