@@ -226,10 +226,27 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T
   }
 }
 
+template <class T>
+void conv2d_backward_bias(const Conv2dShape& s, const T* grad_y, T* grad_b) {
+  const std::int64_t plane = out_plane(s);
+  parallel_for(s.c_out, s.n * s.c_out * plane > 4 * kParallelGrain, [&](std::int64_t c) {
+    double total = 0;  // a long sum: accumulate in double, as cr::sum does
+    for (std::int64_t n = 0; n < s.n; ++n) {
+      const T* g = grad_y + (n * s.c_out + c) * plane;
+      T part = 0;
+#pragma omp simd reduction(+ : part)
+      for (std::int64_t i = 0; i < plane; ++i) part += g[i];
+      total += part;
+    }
+    grad_b[c] = static_cast<T>(total);
+  });
+}
+
 #define CR_INSTANTIATE(T)                                                                        \
   template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);         \
   template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);            \
-  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);
+  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);          \
+  template void conv2d_backward_bias<T>(const Conv2dShape&, const T*, T*);
 CR_INSTANTIATE(float)
 CR_INSTANTIATE(double)
 #undef CR_INSTANTIATE

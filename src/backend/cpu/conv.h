@@ -29,4 +29,8 @@ void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weigh
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T* grad_w);
 
+/// grad_b[c_out] = Σ over images and output positions of grad_y.
+template <class T>
+void conv2d_backward_bias(const Conv2dShape& s, const T* grad_y, T* grad_b);
+
 }  // namespace cr::cpu

@@ -14,7 +14,6 @@
 #include "chainrule/autograd/record.h"
 #include "chainrule/core/factories.h"
 #include "chainrule/nn/functional.h"
-#include "chainrule/ops/reduction.h"
 #include "core/tensor_internal.h"
 
 namespace cr::nn::functional {
@@ -58,6 +57,25 @@ Tensor conv_input_backward(const Tensor& grad_y, const Tensor& w, std::int64_t h
 Tensor conv_weight_backward(const Tensor& x, const Tensor& grad_y, std::int64_t kh, std::int64_t kw,
                             const ConvParams& p, const SourceLocation& loc);
 
+// The gradient of the bias: grad_y summed over images and positions. Its
+// own backward spreads the incoming gradient back over those positions.
+Tensor conv_bias_backward(const Tensor& grad_y, const SourceLocation& loc) {
+  const Shape& gs = grad_y.sizes();
+  cpu::Conv2dShape s;
+  s.n = gs[0], s.c_out = gs[1], s.h_out = gs[2], s.w_out = gs[3];
+  Tensor gb = detail::make_tensor({gs[1]}, grad_y.dtype());
+  {
+    Tensor gc = dense(grad_y);
+    dispatch_floating(grad_y.dtype(),
+                      [&]<class T>() { cpu::conv2d_backward_bias<T>(s, gc.data_ptr<T>(), gb.data_ptr<T>()); });
+  }
+  if (autograd::needs_grad(grad_y))
+    autograd::record("ConvolutionBackwardBiasBackward", loc, {&grad_y}, gb, [gs](Node&, const Tensor& gg) {
+      return GradList{gg.reshape({1, gs[1], 1, 1}).expand(gs)};
+    });
+  return gb;
+}
+
 // y = conv(x, w) + b for checked 4-D operands; b may be undefined.
 Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p, const SourceLocation& loc) {
   const std::int64_t h_out = conv_out_size(x.sizes()[2], w.sizes()[2], p.stride_h, p.pad_h, p.dil_h);
@@ -82,7 +100,7 @@ Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& b, const ConvPar
                        grads.push_back(self.needs_input_grad(1)
                                            ? conv_weight_backward(vx, g, vw.sizes()[2], vw.sizes()[3], p, loc)
                                            : Tensor());
-                       grads.push_back(self.needs_input_grad(2) ? sum(g, {0, 2, 3}) : Tensor());
+                       grads.push_back(self.needs_input_grad(2) ? conv_bias_backward(g, loc) : Tensor());
                        return grads;
                      });
   return y;
