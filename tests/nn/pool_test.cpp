@@ -208,6 +208,35 @@ TEST(MaxPool2d, SecondDerivativesMatchFiniteDifferences) {
   }
 }
 
+// The gradient of max pooling, as a function of the incoming gradient g, is a
+// scatter; differentiating it twice more runs the gather and the scatter again.
+TEST(MaxPool2d, ThirdDerivativesMatchFiniteDifferences) {
+  cr::manual_seed(10);
+  Tensor x = cr::testing::leaf({1, 2, 5, 5});
+  Tensor g = cr::testing::leaf({1, 2, 3, 3});
+  auto f = [](const Inputs& in) {
+    Tensor y = F::max_pool2d(in[0], 3, Size2(2), 1);
+    Tensor gx = cr::autograd::grad({y}, {in[0]}, {in[1]}, true, true)[0];
+    return gx * gx;
+  };
+  EXPECT_GRADGRADCHECK(f, (Inputs{x, g}));
+}
+
+// With dilation a window can miss the input entirely (PyTorch's size rule
+// allows it): its output is -inf and it passes no gradient back.
+TEST(MaxPool2d, WindowOutsideTheInput) {
+  Tensor x = cr::tensor({1.0, 2.0}, cr::kFloat64).reshape({1, 1, 1, 2}).requires_grad_();
+  Tensor y = F::max_pool2d(x, {1, 2}, Size2(1), {0, 1}, {1, 3});  // taps at columns -1 and 2
+  ASSERT_EQ(y.sizes(), (cr::Shape{1, 1, 1, 1}));
+  EXPECT_EQ(values(y)[0], -std::numeric_limits<double>::infinity());
+  Tensor gy = cr::ones_like(y).requires_grad_();
+  Tensor gx = cr::autograd::grad({y}, {x}, {gy}, true, true)[0];
+  EXPECT_EQ(values(gx), (std::vector<double>{0, 0}));
+  // Differentiating the scatter gathers at the window's (absent) argmax.
+  Tensor ggy = cr::autograd::grad({gx}, {gy}, {cr::ones_like(gx)})[0];
+  EXPECT_EQ(values(ggy), (std::vector<double>{0}));
+}
+
 TEST(AvgPool2d, MatchesDirectLoop) {
   cr::manual_seed(5);
   for (const PoolCase& p : kCases) {

@@ -128,6 +128,17 @@ void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::in
 }
 
 template <class T>
+void max_pool2d_gather(const MaxPool2dShape& s, const T* grad_x, const std::int64_t* indices, T* grad_y) {
+  const std::int64_t in_plane = s.h * s.w, out_plane = s.h_out * s.w_out;
+  parallel_for(s.planes, worth_threads(s.planes, s.planes * out_plane), [&](std::int64_t p) {
+    const T* gx = grad_x + p * in_plane;
+    T* g = grad_y + p * out_plane;
+    const std::int64_t* idx = indices + p * out_plane;
+    for (std::int64_t i = 0; i < out_plane; ++i) g[i] = idx[i] >= 0 ? gx[idx[i]] : T(0);
+  });
+}
+
+template <class T>
 void avg_pool2d_forward(const AvgPool2dShape& s, const T* x, T* y) {
   const std::int64_t h_out = s.h_out(), w_out = s.w_out();
   const std::int64_t in_plane = s.h * s.w, out_plane = h_out * w_out;
@@ -174,6 +185,7 @@ void avg_pool2d_backward(const AvgPool2dShape& s, const T* grad_y, T* grad_x) {
 #define CR_INSTANTIATE(T)                                                                               \
   template void max_pool2d_forward<T>(const MaxPool2dShape&, const T*, T*, std::int64_t*);              \
   template void max_pool2d_backward<T>(const MaxPool2dShape&, const T*, const std::int64_t*, T*);       \
+  template void max_pool2d_gather<T>(const MaxPool2dShape&, const T*, const std::int64_t*, T*);         \
   template void avg_pool2d_forward<T>(const AvgPool2dShape&, const T*, T*);                             \
   template void avg_pool2d_backward<T>(const AvgPool2dShape&, const T*, T*);
 CR_INSTANTIATE(float)

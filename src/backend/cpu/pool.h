@@ -24,6 +24,11 @@ void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, std::int64_t*
 template <class T>
 void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::int64_t* indices, T* grad_x);
 
+/// The adjoint of max_pool2d_backward: grad_y[i] = grad_x at indices[i] (0
+/// where the index is -1, a window with no input element).
+template <class T>
+void max_pool2d_gather(const MaxPool2dShape& s, const T* grad_x, const std::int64_t* indices, T* grad_y);
+
 /// Averaging windows along one axis: output i averages input [begin[i], end[i])
 /// and counts as `divisor[i]` elements (more than end − begin when padding counts).
 struct PoolWindows {

@@ -5,7 +5,7 @@
 // Average pooling is linear: its backward is the adjoint (spread each
 // gradient over its window), and the adjoint's backward is the pooling again.
 // Max pooling's backward scatters to the saved argmax; that scatter's
-// backward gathers from the same positions.
+// backward gathers from the same positions, and the gather's scatters.
 
 #include <memory>
 #include <string>
@@ -14,7 +14,6 @@
 #include "chainrule/autograd/record.h"
 #include "chainrule/core/factories.h"
 #include "chainrule/nn/functional.h"
-#include "chainrule/ops/shape.h"
 #include "core/tensor_internal.h"
 
 namespace cr::nn::functional {
@@ -68,13 +67,20 @@ Tensor dense(const Tensor& x) { return x.detach().contiguous(); }
 
 // ---- max pooling --------------------------------------------------------
 
-// Scatters grad_y [N, C, h_out, w_out] to the argmax positions in a zero
-// tensor of x_shape. Differentiable in grad_y: its backward gathers.
-Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Shape& x_shape,
-                           const SourceLocation& loc) {
+Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const SourceLocation& loc);
+
+cpu::MaxPool2dShape scatter_shape(const Shape& x_shape, const Shape& y_shape) {
   cpu::MaxPool2dShape s;
   s.planes = x_shape[0] * x_shape[1], s.h = x_shape[2], s.w = x_shape[3];
-  s.h_out = grad_y.sizes()[2], s.w_out = grad_y.sizes()[3];
+  s.h_out = y_shape[2], s.w_out = y_shape[3];
+  return s;
+}
+
+// Scatters grad_y [N, C, h_out, w_out] to the argmax positions in a zero
+// tensor of x_shape. Linear in grad_y: its backward is the matching gather.
+Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Shape& x_shape,
+                           const SourceLocation& loc) {
+  const cpu::MaxPool2dShape s = scatter_shape(x_shape, grad_y.sizes());
   Tensor gx = detail::make_tensor(x_shape, grad_y.dtype());
   {
     Tensor gc = dense(grad_y);
@@ -83,13 +89,28 @@ Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Sh
     });
   }
   if (autograd::needs_grad(grad_y))
-    autograd::record("MaxPool2DBackwardBackward", loc, {&grad_y}, gx,
-                     [indices, y_shape = grad_y.sizes()](Node&, const Tensor& gg) {
-                       // The scatter never writes -1 (a window wholly in padding,
-                       // which PyTorch's size rules rule out), so every index is valid.
-                       return GradList{gather(gg.flatten(2), 2, indices.flatten(2)).view(y_shape)};
-                     });
+    autograd::record("MaxPool2DBackwardBackward", loc, {&grad_y}, gx, [indices, loc](Node&, const Tensor& gg) {
+      return GradList{max_pool2d_gather(gg, indices, loc)};
+    });
   return gx;
+}
+
+// Reads grad_x [N, C, H, W] at the argmax positions: the adjoint of the scatter.
+Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const SourceLocation& loc) {
+  const cpu::MaxPool2dShape s = scatter_shape(grad_x.sizes(), indices.sizes());
+  Tensor gy = detail::make_tensor(indices.sizes(), grad_x.dtype());
+  {
+    Tensor gc = dense(grad_x);
+    dispatch_floating(grad_x.dtype(), [&]<class T>() {
+      cpu::max_pool2d_gather<T>(s, gc.data_ptr<T>(), indices.data_ptr<std::int64_t>(), gy.data_ptr<T>());
+    });
+  }
+  if (autograd::needs_grad(grad_x))
+    autograd::record("MaxPool2DGatherBackward", loc, {&grad_x}, gy,
+                     [indices, loc, x_shape = grad_x.sizes()](Node&, const Tensor& g) {
+                       return GradList{max_pool2d_backward(g, indices, x_shape, loc)};
+                     });
+  return gy;
 }
 
 // ---- average pooling ----------------------------------------------------
