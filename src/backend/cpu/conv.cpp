@@ -1,0 +1,254 @@
+#include "backend/cpu/conv.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include "backend/cpu/gemm.h"
+#include "backend/cpu/loops.h"
+
+namespace cr::cpu {
+
+namespace {
+
+// Multiply-adds below which a whole convolution runs on one thread: waking
+// the pool costs more than it saves.
+constexpr std::int64_t kParallelConvWork = 1 << 18;
+
+std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
+
+// The output columns ow whose input column ow·stride + offset lies in [0, size).
+struct ValidRange {
+  std::int64_t begin, end;
+};
+ValidRange valid_outputs(std::int64_t offset, std::int64_t stride, std::int64_t size, std::int64_t out_size) {
+  const std::int64_t begin = offset >= 0 ? 0 : ceil_div(-offset, stride);
+  const std::int64_t end = size - offset > 0 ? ceil_div(size - offset, stride) : 0;
+  const std::int64_t b = std::min(begin, out_size);
+  return {b, std::clamp(end, b, out_size)};
+}
+
+std::int64_t col_rows(const Conv2dShape& s) { return s.c_in * s.kh * s.kw; }
+std::int64_t out_plane(const Conv2dShape& s) { return s.h_out * s.w_out; }
+
+// A 1×1 kernel with unit stride and no padding reads the image as it lies:
+// its column matrix is the image itself.
+bool is_pointwise(const Conv2dShape& s) {
+  return s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+}
+
+// Unfolds one image x[c_in, h, w] into col[c_in·kh·kw, h_out·w_out]: row
+// (c, i, j) holds the input pixel each output position sees through kernel
+// tap (i, j) of channel c, zero where that falls in the padding.
+template <class T>
+void im2col(const Conv2dShape& s, const T* x, T* col) {
+  const std::int64_t plane = out_plane(s);
+  for (std::int64_t c = 0; c < s.c_in; ++c) {
+    const T* image = x + c * s.h * s.w;
+    for (std::int64_t i = 0; i < s.kh; ++i) {
+      const std::int64_t row_offset = i * s.dil_h - s.pad_h;
+      const ValidRange rows = valid_outputs(row_offset, s.stride_h, s.h, s.h_out);
+      for (std::int64_t j = 0; j < s.kw; ++j) {
+        T* out = col + ((c * s.kh + i) * s.kw + j) * plane;
+        const std::int64_t col_offset = j * s.dil_w - s.pad_w;
+        const ValidRange cols = valid_outputs(col_offset, s.stride_w, s.w, s.w_out);
+        std::fill(out, out + rows.begin * s.w_out, T(0));
+        for (std::int64_t oh = rows.begin; oh < rows.end; ++oh) {
+          T* dst = out + oh * s.w_out;
+          const T* src = image + (oh * s.stride_h + row_offset) * s.w + col_offset;
+          std::fill(dst, dst + cols.begin, T(0));
+          if (s.stride_w == 1) {
+            std::memcpy(dst + cols.begin, src + cols.begin, sizeof(T) * (cols.end - cols.begin));
+          } else {
+            const std::int64_t sw = s.stride_w;
+            for (std::int64_t ow = cols.begin; ow < cols.end; ++ow) dst[ow] = src[ow * sw];
+          }
+          std::fill(dst + cols.end, dst + s.w_out, T(0));
+        }
+        std::fill(out + rows.end * s.w_out, out + plane, T(0));
+      }
+    }
+  }
+}
+
+// The adjoint of im2col: adds each entry of col into the input pixel it was
+// read from. x must hold zeros (or a sum to add to).
+template <class T>
+void col2im(const Conv2dShape& s, const T* col, T* x) {
+  const std::int64_t plane = out_plane(s);
+  for (std::int64_t c = 0; c < s.c_in; ++c) {
+    T* image = x + c * s.h * s.w;
+    for (std::int64_t i = 0; i < s.kh; ++i) {
+      const std::int64_t row_offset = i * s.dil_h - s.pad_h;
+      const ValidRange rows = valid_outputs(row_offset, s.stride_h, s.h, s.h_out);
+      for (std::int64_t j = 0; j < s.kw; ++j) {
+        const T* in = col + ((c * s.kh + i) * s.kw + j) * plane;
+        const std::int64_t col_offset = j * s.dil_w - s.pad_w;
+        const ValidRange cols = valid_outputs(col_offset, s.stride_w, s.w, s.w_out);
+        for (std::int64_t oh = rows.begin; oh < rows.end; ++oh) {
+          const T* src = in + oh * s.w_out;
+          T* dst = image + (oh * s.stride_h + row_offset) * s.w + col_offset;
+          const std::int64_t sw = s.stride_w;
+          if (sw == 1) {
+#pragma omp simd
+            for (std::int64_t ow = cols.begin; ow < cols.end; ++ow) dst[ow] += src[ow];
+          } else {
+            for (std::int64_t ow = cols.begin; ow < cols.end; ++ow) dst[ow * sw] += src[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// C (rows×cols, contiguous) = alpha·op(A)·op(B) + beta·C, A and B row-major
+// with the given row strides, optionally read transposed.
+template <class T>
+void matmul(std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda, bool trans_a,
+            const T* b, std::int64_t ldb, bool trans_b, T* c, T beta) {
+  StridedMatrices<T> ma{a, m, k, trans_a ? 1 : lda, trans_a ? lda : 1, {}};
+  StridedMatrices<T> mb{b, k, n, trans_b ? 1 : ldb, trans_b ? ldb : 1, {}};
+  gemm(Shape{}, ma, mb, c, T(1), beta);
+}
+
+// Runs body(begin, end) over image ranges: one range per OpenMP thread when
+// `parallel`, else all images at once on this thread (where OpenBLAS may use
+// its own threads for the products).
+template <class Body>
+void for_image_ranges(std::int64_t n, bool parallel, Body&& body) {
+  const std::int64_t threads = parallel ? std::min<std::int64_t>(n, omp_get_max_threads()) : 1;
+  if (threads <= 1) {
+    body(std::int64_t{0}, n, std::int64_t{0});
+    return;
+  }
+  parallel_for(threads, true, [&](std::int64_t t) { body(n * t / threads, n * (t + 1) / threads, t); });
+}
+
+bool worth_threads(const Conv2dShape& s) {
+  return s.n > 1 && s.n * s.c_out * out_plane(s) * (col_rows(s) / s.groups) >= kParallelConvWork &&
+         omp_get_max_threads() > 1;
+}
+
+template <class T>
+std::unique_ptr<T[]> scratch(std::int64_t count) {
+  return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(count)]);  // uninitialised on purpose
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  const std::int64_t plane = out_plane(s), rows = col_rows(s);
+  const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
+  const std::int64_t image = s.c_in * s.h * s.w;
+  const bool pointwise = is_pointwise(s);
+  for_image_ranges(s.n, worth_threads(s), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
+    std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
+    for (std::int64_t n = begin; n < end; ++n) {
+      const T* cols = x + n * image;
+      if (!pointwise) {
+        im2col(s, cols, col.get());
+        cols = col.get();
+      }
+      T* out = y + n * s.c_out * plane;
+      for (std::int64_t g = 0; g < s.groups; ++g)
+        matmul<T>(c_out_group, plane, k_group, weight + g * c_out_group * k_group, k_group, false,
+                  cols + g * k_group * plane, plane, false, out + g * c_out_group * plane, T(0));
+      if (bias)
+        for (std::int64_t c = 0; c < s.c_out; ++c) {
+          T* row = out + c * plane;
+          const T b = bias[c];
+#pragma omp simd
+          for (std::int64_t i = 0; i < plane; ++i) row[i] += b;
+        }
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weight, T* grad_x) {
+  const std::int64_t plane = out_plane(s), rows = col_rows(s);
+  const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
+  const std::int64_t image = s.c_in * s.h * s.w;
+  const bool pointwise = is_pointwise(s);
+  for_image_ranges(s.n, worth_threads(s), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
+    std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
+    for (std::int64_t n = begin; n < end; ++n) {
+      // A pointwise kernel's columns are the image, so the product lands there directly.
+      T* cols = pointwise ? grad_x + n * image : col.get();
+      const T* g = grad_y + n * s.c_out * plane;
+      for (std::int64_t grp = 0; grp < s.groups; ++grp)
+        matmul<T>(k_group, plane, c_out_group, weight + grp * c_out_group * k_group, k_group, true,
+                  g + grp * c_out_group * plane, plane, false, cols + grp * k_group * plane, T(0));
+      if (!pointwise) {
+        T* dst = grad_x + n * image;
+        std::fill(dst, dst + image, T(0));
+        col2im(s, cols, dst);
+      }
+    }
+  });
+}
+
+template <class T>
+void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T* grad_w) {
+  const std::int64_t plane = out_plane(s), rows = col_rows(s);
+  const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
+  const std::int64_t image = s.c_in * s.h * s.w;
+  const std::int64_t weight_size = s.c_out * k_group;
+  const bool pointwise = is_pointwise(s);
+  const bool parallel = worth_threads(s);
+  const std::int64_t threads = parallel ? std::min<std::int64_t>(s.n, omp_get_max_threads()) : 1;
+  // Thread 0 sums into grad_w; each other thread into its own partial sum.
+  std::unique_ptr<T[]> partials = threads > 1 ? scratch<T>((threads - 1) * weight_size) : nullptr;
+  std::fill(grad_w, grad_w + weight_size, T(0));
+  if (threads > 1) std::fill(partials.get(), partials.get() + (threads - 1) * weight_size, T(0));
+  for_image_ranges(s.n, parallel, [&](std::int64_t begin, std::int64_t end, std::int64_t t) {
+    T* acc = t == 0 ? grad_w : partials.get() + (t - 1) * weight_size;
+    std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
+    for (std::int64_t n = begin; n < end; ++n) {
+      const T* cols = x + n * image;
+      if (!pointwise) {
+        im2col(s, cols, col.get());
+        cols = col.get();
+      }
+      const T* g = grad_y + n * s.c_out * plane;
+      for (std::int64_t grp = 0; grp < s.groups; ++grp)
+        matmul<T>(c_out_group, k_group, plane, g + grp * c_out_group * plane, plane, false,
+                  cols + grp * k_group * plane, plane, true, acc + grp * c_out_group * k_group, T(1));
+    }
+  });
+  for (std::int64_t t = 1; t < threads; ++t) {
+    const T* p = partials.get() + (t - 1) * weight_size;
+#pragma omp simd
+    for (std::int64_t i = 0; i < weight_size; ++i) grad_w[i] += p[i];
+  }
+}
+
+template <class T>
+void conv2d_backward_bias(const Conv2dShape& s, const T* grad_y, T* grad_b) {
+  const std::int64_t plane = out_plane(s);
+  parallel_for(s.c_out, s.n * s.c_out * plane > 4 * kParallelGrain, [&](std::int64_t c) {
+    double total = 0;  // a long sum: accumulate in double, as cr::sum does
+    for (std::int64_t n = 0; n < s.n; ++n) {
+      const T* g = grad_y + (n * s.c_out + c) * plane;
+      T part = 0;
+#pragma omp simd reduction(+ : part)
+      for (std::int64_t i = 0; i < plane; ++i) part += g[i];
+      total += part;
+    }
+    grad_b[c] = static_cast<T>(total);
+  });
+}
+
+#define CR_INSTANTIATE(T)                                                                        \
+  template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);         \
+  template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);            \
+  template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);          \
+  template void conv2d_backward_bias<T>(const Conv2dShape&, const T*, T*);
+CR_INSTANTIATE(float)
+CR_INSTANTIATE(double)
+#undef CR_INSTANTIATE
+
+}  // namespace cr::cpu

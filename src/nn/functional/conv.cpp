@@ -1,0 +1,215 @@
+// conv2d and its two gradients. A convolution is bilinear in (input, weight),
+// so its whole derivative family closes over three differentiable ops:
+//
+//   y  = conv(x, w)               forward
+//   gx = conv_input_backward(g, w)   the adjoint of conv(·, w)
+//   gw = conv_weight_backward(x, g)  the adjoint of conv(x, ·)
+//
+// and the backward rule of each is written with the other two, so gradients
+// of gradients (create_graph) come out of the same three kernels.
+
+#include <string>
+
+#include "backend/cpu/conv.h"
+#include "chainrule/autograd/record.h"
+#include "chainrule/core/factories.h"
+#include "chainrule/nn/functional.h"
+#include "core/tensor_internal.h"
+
+namespace cr::nn::functional {
+
+using autograd::GradList;
+using autograd::Node;
+using autograd::SavedTensor;
+
+namespace {
+
+// Everything about a convolution except its operands' sizes.
+struct ConvParams {
+  std::int64_t stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, groups;
+};
+
+// Input and output extents of one convolution of x [N, C_in, H, W] by a
+// weight [C_out, C_in / groups, kH, kW].
+cpu::Conv2dShape conv_shape(const Shape& x, const Shape& w, std::int64_t h_out, std::int64_t w_out,
+                            const ConvParams& p) {
+  cpu::Conv2dShape s;
+  s.n = x[0], s.c_in = x[1], s.h = x[2], s.w = x[3];
+  s.c_out = w[0], s.kh = w[2], s.kw = w[3];
+  s.stride_h = p.stride_h, s.stride_w = p.stride_w, s.pad_h = p.pad_h, s.pad_w = p.pad_w;
+  s.dil_h = p.dil_h, s.dil_w = p.dil_w, s.groups = p.groups;
+  s.h_out = h_out, s.w_out = w_out;
+  return s;
+}
+
+std::int64_t conv_out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
+                           std::int64_t dil) {
+  const std::int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+// A contiguous tensor with x's data and no history: what the kernels read.
+Tensor dense(const Tensor& x) { return x.detach().contiguous(); }
+
+Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p, const SourceLocation& loc);
+Tensor conv_input_backward(const Tensor& grad_y, const Tensor& w, std::int64_t h, std::int64_t wd,
+                           const ConvParams& p, const SourceLocation& loc);
+Tensor conv_weight_backward(const Tensor& x, const Tensor& grad_y, std::int64_t kh, std::int64_t kw,
+                            const ConvParams& p, const SourceLocation& loc);
+
+// The gradient of the bias: grad_y summed over images and positions. Its
+// own backward spreads the incoming gradient back over those positions.
+Tensor conv_bias_backward(const Tensor& grad_y, const SourceLocation& loc) {
+  const Shape& gs = grad_y.sizes();
+  cpu::Conv2dShape s;
+  s.n = gs[0], s.c_out = gs[1], s.h_out = gs[2], s.w_out = gs[3];
+  Tensor gb = detail::make_tensor({gs[1]}, grad_y.dtype());
+  {
+    Tensor gc = dense(grad_y);
+    dispatch_floating(grad_y.dtype(),
+                      [&]<class T>() { cpu::conv2d_backward_bias<T>(s, gc.data_ptr<T>(), gb.data_ptr<T>()); });
+  }
+  if (autograd::needs_grad(grad_y))
+    autograd::record("ConvolutionBackwardBiasBackward", loc, {&grad_y}, gb, [gs](Node&, const Tensor& gg) {
+      return GradList{gg.reshape({1, gs[1], 1, 1}).expand(gs)};
+    });
+  return gb;
+}
+
+// y = conv(x, w) + b for checked 4-D operands; b may be undefined.
+Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& b, const ConvParams& p, const SourceLocation& loc) {
+  const std::int64_t h_out = conv_out_size(x.sizes()[2], w.sizes()[2], p.stride_h, p.pad_h, p.dil_h);
+  const std::int64_t w_out = conv_out_size(x.sizes()[3], w.sizes()[3], p.stride_w, p.pad_w, p.dil_w);
+  const cpu::Conv2dShape s = conv_shape(x.sizes(), w.sizes(), h_out, w_out, p);
+  Tensor y = detail::make_tensor({s.n, s.c_out, h_out, w_out}, x.dtype());
+  {
+    Tensor xc = dense(x), wc = dense(w), bc = b.defined() ? dense(b) : Tensor();
+    dispatch_floating(x.dtype(), [&]<class T>() {
+      cpu::conv2d_forward<T>(s, xc.data_ptr<T>(), wc.data_ptr<T>(), bc.defined() ? bc.data_ptr<T>() : nullptr,
+                             y.data_ptr<T>());
+    });
+  }
+  if (autograd::needs_grad(x, w) || (b.defined() && autograd::needs_grad(b)))
+    autograd::record("ConvolutionBackward", loc, {&x, &w, &b}, y,
+                     [p, loc, sx = SavedTensor(x, false), sw = SavedTensor(w, false)](Node& self, const Tensor& g) {
+                       GradList grads;
+                       const Tensor vx = sx.unpack(self), vw = sw.unpack(self);
+                       grads.push_back(self.needs_input_grad(0)
+                                           ? conv_input_backward(g, vw, vx.sizes()[2], vx.sizes()[3], p, loc)
+                                           : Tensor());
+                       grads.push_back(self.needs_input_grad(1)
+                                           ? conv_weight_backward(vx, g, vw.sizes()[2], vw.sizes()[3], p, loc)
+                                           : Tensor());
+                       grads.push_back(self.needs_input_grad(2) ? conv_bias_backward(g, loc) : Tensor());
+                       return grads;
+                     });
+  return y;
+}
+
+// The gradient of conv(x, w) with respect to x, for an x of spatial size h×wd.
+Tensor conv_input_backward(const Tensor& grad_y, const Tensor& w, std::int64_t h, std::int64_t wd,
+                           const ConvParams& p, const SourceLocation& loc) {
+  const Shape x_shape{grad_y.sizes()[0], w.sizes()[1] * p.groups, h, wd};
+  const cpu::Conv2dShape s = conv_shape(x_shape, w.sizes(), grad_y.sizes()[2], grad_y.sizes()[3], p);
+  Tensor gx = detail::make_tensor(x_shape, grad_y.dtype());
+  {
+    Tensor gc = dense(grad_y), wc = dense(w);
+    dispatch_floating(grad_y.dtype(), [&]<class T>() {
+      cpu::conv2d_backward_input<T>(s, gc.data_ptr<T>(), wc.data_ptr<T>(), gx.data_ptr<T>());
+    });
+  }
+  // <gg, A_w(g)> = <conv(gg, w), g> = <conv_weight_backward(gg, g), w>.
+  if (autograd::needs_grad(grad_y, w))
+    autograd::record("ConvolutionBackwardInputBackward", loc, {&grad_y, &w}, gx,
+                     [p, loc, sg = SavedTensor(grad_y, false), sw = SavedTensor(w, false)](Node& self,
+                                                                                          const Tensor& gg) {
+                       const Tensor vg = sg.unpack(self), vw = sw.unpack(self);
+                       return GradList{
+                           self.needs_input_grad(0) ? convolve(gg, vw, Tensor(), p, loc) : Tensor(),
+                           self.needs_input_grad(1)
+                               ? conv_weight_backward(gg, vg, vw.sizes()[2], vw.sizes()[3], p, loc)
+                               : Tensor()};
+                     });
+  return gx;
+}
+
+// The gradient of conv(x, w) with respect to a weight of kernel size kh×kw.
+Tensor conv_weight_backward(const Tensor& x, const Tensor& grad_y, std::int64_t kh, std::int64_t kw,
+                            const ConvParams& p, const SourceLocation& loc) {
+  const Shape w_shape{grad_y.sizes()[1], x.sizes()[1] / p.groups, kh, kw};
+  const cpu::Conv2dShape s = conv_shape(x.sizes(), w_shape, grad_y.sizes()[2], grad_y.sizes()[3], p);
+  Tensor gw = detail::make_tensor(w_shape, x.dtype());
+  {
+    Tensor xc = dense(x), gc = dense(grad_y);
+    dispatch_floating(x.dtype(), [&]<class T>() {
+      cpu::conv2d_backward_weight<T>(s, xc.data_ptr<T>(), gc.data_ptr<T>(), gw.data_ptr<T>());
+    });
+  }
+  // <gg, B_x(g)> = <conv(x, gg), g> = <x, conv_input_backward(g, gg)>.
+  if (autograd::needs_grad(x, grad_y))
+    autograd::record("ConvolutionBackwardWeightBackward", loc, {&x, &grad_y}, gw,
+                     [p, loc, sx = SavedTensor(x, false), sg = SavedTensor(grad_y, false)](Node& self,
+                                                                                          const Tensor& gg) {
+                       const Tensor vx = sx.unpack(self), vg = sg.unpack(self);
+                       return GradList{
+                           self.needs_input_grad(0)
+                               ? conv_input_backward(vg, gg, vx.sizes()[2], vx.sizes()[3], p, loc)
+                               : Tensor(),
+                           self.needs_input_grad(1) ? convolve(vx, gg, Tensor(), p, loc) : Tensor()};
+                     });
+  return gw;
+}
+
+std::string pair_str(const Size2& s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
+
+}  // namespace
+
+Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
+              Size2 dilation, std::int64_t groups, SourceLocation loc) {
+  constexpr const char* op = "conv2d";
+  detail::check_floating(input, op, loc);
+  detail::check_floating(weight, op, loc);
+  if (input.dim() != 4 && input.dim() != 3)
+    throw_error(op, "expected input [N, C_in, H, W] or [C_in, H, W], got " + detail::describe(input), loc);
+  if (weight.dim() != 4)
+    throw_error(op, "expected weight [C_out, C_in/groups, kH, kW], got " + detail::describe(weight), loc);
+  detail::check_same_dtype(input, weight, op, loc);
+  if (input.dim() == 3)  // unbatched, as PyTorch allows
+    return conv2d(input.unsqueeze(0), weight, bias, stride, padding, dilation, groups, loc).squeeze(0);
+
+  const Shape& xs = input.sizes();
+  const Shape& ws = weight.sizes();
+  if (groups <= 0) throw_error(op, "groups must be positive, got " + std::to_string(groups), loc);
+  if (stride.h <= 0 || stride.w <= 0) throw_error(op, "stride must be positive, got " + pair_str(stride), loc);
+  if (dilation.h <= 0 || dilation.w <= 0)
+    throw_error(op, "dilation must be positive, got " + pair_str(dilation), loc);
+  if (padding.h < 0 || padding.w < 0)
+    throw_error(op, "padding must be non-negative, got " + pair_str(padding), loc);
+  if (ws[0] % groups != 0)
+    throw_error(op, "groups " + std::to_string(groups) + " must divide the output channels of weight " +
+                        detail::describe(weight), loc);
+  if (xs[1] % groups != 0)
+    throw_error(op, "groups " + std::to_string(groups) + " must divide the input channels of input " +
+                        detail::describe(input), loc);
+  if (ws[1] * groups != xs[1])
+    throw_error(op, "input " + detail::describe(input) + " has " + std::to_string(xs[1]) +
+                        " channels, but weight " + detail::describe(weight) + " with groups " +
+                        std::to_string(groups) + " expects " + std::to_string(ws[1] * groups),
+                loc);
+  if (bias.defined()) {
+    detail::check_same_dtype(input, bias, op, loc);
+    if (bias.dim() != 1 || bias.sizes()[0] != ws[0])
+      throw_error(op, "expected bias [" + std::to_string(ws[0]) + "], got " + detail::describe(bias), loc);
+  }
+  const std::int64_t h_out = conv_out_size(xs[2], ws[2], stride.h, padding.h, dilation.h);
+  const std::int64_t w_out = conv_out_size(xs[3], ws[3], stride.w, padding.w, dilation.w);
+  if (h_out <= 0 || w_out <= 0)
+    throw_error(op, "kernel " + pair_str({ws[2], ws[3]}) + " with dilation " + pair_str(dilation) +
+                        " is larger than the padded input " + pair_str({xs[2] + 2 * padding.h, xs[3] + 2 * padding.w}) +
+                        " of " + detail::describe(input), loc);
+
+  const ConvParams p{stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w, groups};
+  return convolve(input, weight, bias, p, loc);
+}
+
+}  // namespace cr::nn::functional
