@@ -70,8 +70,10 @@ Tensor& inplace_binary(Tensor& self, const Tensor& other, const char* op, const 
     const T* po = static_cast<const T*>(source.raw_data());
     const std::int64_t n = self.numel();
     if (self.is_contiguous() && source.is_contiguous()) {
-#pragma omp parallel for simd if (n > cpu::kParallelGrain)
-      for (std::int64_t i = 0; i < n; ++i) ps[i] = f(ps[i], po[i]);
+      cpu::parallel_range(n, [&](std::int64_t begin, std::int64_t end) {
+#pragma omp simd
+        for (std::int64_t i = begin; i < end; ++i) ps[i] = f(ps[i], po[i]);
+      });
       return;
     }
     std::array<Shape, 2> strides{self.strides(), source.strides()};
@@ -91,8 +93,10 @@ Tensor& inplace_unary(Tensor& self, const char* op, const SourceLocation& loc, F
     T* ps = static_cast<T*>(self.raw_data());
     const std::int64_t n = self.numel();
     if (self.is_contiguous()) {
-#pragma omp parallel for simd if (n > cpu::kParallelGrain)
-      for (std::int64_t i = 0; i < n; ++i) ps[i] = f(ps[i]);
+      cpu::parallel_range(n, [&](std::int64_t begin, std::int64_t end) {
+#pragma omp simd
+        for (std::int64_t i = begin; i < end; ++i) ps[i] = f(ps[i]);
+      });
       return;
     }
     std::array<Shape, 1> strides{self.strides()};

@@ -69,8 +69,12 @@ Tensor sum_kernel(const Tensor& x, const detail::ReductionDims& r, DType out_dty
     if (n_out == 1 && x.is_contiguous()) {
       const std::int64_t n = x.numel();
       Acc total = 0;
-#pragma omp parallel for reduction(+ : total) if (n > cpu::kParallelGrain)
-      for (std::int64_t i = 0; i < n; ++i) total += static_cast<Acc>(px[i]);
+      if (n <= cpu::kParallelGrain) {
+        for (std::int64_t i = 0; i < n; ++i) total += static_cast<Acc>(px[i]);
+      } else {
+#pragma omp parallel for reduction(+ : total)
+        for (std::int64_t i = 0; i < n; ++i) total += static_cast<Acc>(px[i]);
+      }
       acc[0] = total;
     } else {
       cpu::detail::for_each_row<2>(x.sizes(), strides, [&](auto off, std::int64_t count, auto st) {

@@ -4,6 +4,9 @@
 // Contiguous inputs take a flat loop the compiler vectorises; the rest walk
 // the outer dims with an odometer and run a strided inner loop.
 
+#include <omp.h>
+
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -14,6 +17,24 @@ namespace cr::cpu {
 /// Elements above which an elementwise loop is split across OpenMP threads:
 /// below it the fork/join costs more than it saves.
 inline constexpr std::int64_t kParallelGrain = 1 << 15;
+
+/// Runs body(begin, end) over [0, n), split across the OpenMP threads when n
+/// is large enough to pay for waking them. Small ops must not enter an OpenMP
+/// region at all: even a serialised one costs about a microsecond.
+template <class Body>
+void parallel_range(std::int64_t n, Body&& body) {
+  if (n <= kParallelGrain) {
+    body(std::int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const std::int64_t threads = omp_get_num_threads(), me = omp_get_thread_num();
+    const std::int64_t chunk = (n + threads - 1) / threads;
+    const std::int64_t begin = std::min(n, me * chunk), end = std::min(n, begin + chunk);
+    if (begin < end) body(begin, end);
+  }
+}
 
 namespace detail {
 
@@ -81,8 +102,10 @@ void map1(Tensor& out, const Tensor& a, F f) {
   const A* pa = static_cast<const A*>(a.raw_data());
   const std::int64_t n = out.numel();
   if (a.is_contiguous()) {
-#pragma omp parallel for simd if (n > kParallelGrain)
-    for (std::int64_t i = 0; i < n; ++i) o[i] = f(pa[i]);
+    parallel_range(n, [&](std::int64_t begin, std::int64_t end) {
+#pragma omp simd
+      for (std::int64_t i = begin; i < end; ++i) o[i] = f(pa[i]);
+    });
     return;
   }
   std::array<Shape, 2> strides{out.strides(), a.strides()};
@@ -101,8 +124,10 @@ void map2(Tensor& out, const Tensor& a, const Tensor& b, F f) {
   const B* pb = static_cast<const B*>(b.raw_data());
   const std::int64_t n = out.numel();
   if (a.is_contiguous() && b.is_contiguous()) {
-#pragma omp parallel for simd if (n > kParallelGrain)
-    for (std::int64_t i = 0; i < n; ++i) o[i] = f(pa[i], pb[i]);
+    parallel_range(n, [&](std::int64_t begin, std::int64_t end) {
+#pragma omp simd
+      for (std::int64_t i = begin; i < end; ++i) o[i] = f(pa[i], pb[i]);
+    });
     return;
   }
   std::array<Shape, 3> strides{out.strides(), a.strides(), b.strides()};
