@@ -1,5 +1,6 @@
 #include "chainrule/core/storage.h"
 
+#include <cstdint>
 #include <cstdlib>
 #include <new>
 
@@ -9,7 +10,8 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
   auto storage = std::make_shared<Storage>();
   storage->nbytes_ = nbytes;
   if (nbytes <= kInlineBytes) {
-    storage->data_ = storage->inline_;
+    const auto address = reinterpret_cast<std::uintptr_t>(storage->inline_);
+    storage->data_ = storage->inline_ + ((kAlignment - address % kAlignment) % kAlignment);
     return storage;
   }
   // Round up: aligned_alloc wants a multiple of the alignment.

@@ -71,6 +71,7 @@ std::int64_t Tensor::stride(std::int64_t dim, SourceLocation loc) const {
 }
 
 bool Tensor::is_contiguous() const {
+  if (numel() == 0) return true;  // nothing to lay out, as in PyTorch
   std::int64_t expected = 1;
   for (int d = impl_->sizes.size() - 1; d >= 0; --d) {
     const std::int64_t size = impl_->sizes[d];

@@ -174,6 +174,7 @@ class Tensor {
   Tensor index_select(std::int64_t dim, const Tensor& index, CR_LOC) const;
   Tensor gather(std::int64_t dim, const Tensor& index, CR_LOC) const;
   Tensor scatter_add(std::int64_t dim, const Tensor& index, const Tensor& src, CR_LOC) const;
+  Tensor index_add(std::int64_t dim, const Tensor& index, const Tensor& source, CR_LOC) const;
   std::vector<Tensor> split(std::int64_t split_size, std::int64_t dim = 0, CR_LOC) const;
 
   // ---- in-place (each bumps the storage version) --------------------------

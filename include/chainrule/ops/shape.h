@@ -34,6 +34,9 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index, CR_LOC);
 /// A copy of x with src added at the positions index names along dim.
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src,
                    CR_LOC);
+/// A copy of x with slice j of src along dim added to slice index[j] of x
+/// (1-D int64 index; repeated entries accumulate).
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src, CR_LOC);
 /// Rows of `weight` (num_embeddings × dim) looked up by int64 `indices` of any shape.
 Tensor embedding(const Tensor& weight, const Tensor& indices, CR_LOC);
 
