@@ -7,6 +7,7 @@
 #include <chainrule/chainrule.h>
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,12 @@ BENCHMARK(cblas_sgemm)->Apply(matmul_args);
 }  // namespace
 
 int main(int argc, char** argv) {
+  // For bench/compare.sh: which kernels OpenBLAS picked for this CPU (DYNAMIC_ARCH
+  // builds fall back to slow "Prescott" kernels on CPUs newer than they know).
+  if (argc == 2 && std::string(argv[1]) == "--openblas_core") {
+    std::printf("%s\n", openblas_get_corename());
+    return 0;
+  }
   // One pool: OpenBLAS (OpenMP build) and chainrule's loops both use libgomp's threads.
   if (int threads = bench::requested_threads(); threads > 0) omp_set_num_threads(threads);
   benchmark::AddCustomContext("library", "chainrule");

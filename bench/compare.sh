@@ -31,9 +31,27 @@ cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
 
 mkdir -p "$OUT_DIR"
 export OMP_NUM_THREADS="$THREADS" CHAINRULE_BENCH_THREADS="$THREADS"
+
+# OpenBLAS's DYNAMIC_ARCH build (Debian's) falls back to generic "Prescott"
+# kernels on CPUs newer than it knows, several times slower. Both libraries use
+# the same libopenblas, so pick the best kernels this CPU supports for both.
+core="$("$BUILD_DIR/bench/bench_chainrule" --openblas_core)"
+if [[ -z "${OPENBLAS_CORETYPE:-}" && "${core,,}" == prescott ]]; then
+  flags="$(grep -m1 '^flags' /proc/cpuinfo || true)"
+  case "$flags" in
+    *avx512_bf16*) export OPENBLAS_CORETYPE=Cooperlake ;;
+    *avx512f*) export OPENBLAS_CORETYPE=SkylakeX ;;
+    *avx2*) export OPENBLAS_CORETYPE=Haswell ;;
+  esac
+  [[ -n "${OPENBLAS_CORETYPE:-}" ]] &&
+    echo "note: OpenBLAS did not recognise this CPU (chose $core); using OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+fi
+core="$("$BUILD_DIR/bench/bench_chainrule" --openblas_core)"
 run() {  # run <binary> <csv>
   local flags=(--benchmark_min_time="$MIN_TIME" --benchmark_out="$2" --benchmark_out_format=csv)
-  ((REPS > 1)) && flags+=(--benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true)
+  # Interleaving the repetitions of all cases spreads a busy machine's noise evenly.
+  ((REPS > 1)) && flags+=(--benchmark_repetitions="$REPS" --benchmark_report_aggregates_only=true
+                          --benchmark_enable_random_interleaving=true)
   "$BUILD_DIR/bench/$1" "${flags[@]}" "${@:3}"
 }
 echo "== chainrule (OMP_NUM_THREADS=$THREADS)"
@@ -46,6 +64,7 @@ fi
 
 echo
 echo "threads: $THREADS (OpenMP pool shared by OpenBLAS and chainrule; torch::set_num_threads($THREADS))"
+echo "OpenBLAS kernels: $core${OPENBLAS_CORETYPE:+ (OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE)}"
 echo "time per op: CPU time of the benchmark thread, except matmul/cblas_sgemm: wall time"
 echo "($( ((REPS > 1)) && echo "median of $REPS runs" || echo "one run"); raw CSVs in $OUT_DIR)"
 echo
@@ -72,7 +91,19 @@ awk -F, -v reps="$REPS" '
     t = $column[file, "time_per_op"] + 0
     if (file == 1) { if (!(name in cr)) order[++n] = name; cr[name] = t } else torch[name] = t
   }
+  function sort_key(name,   arg) {  # cases in the order bench_common.h lists them, sizes ascending
+    arg = name; if (!sub(/^[^\/]*\//, "", arg)) arg = 0
+    if (name ~ /^add_chain_backward/) return 1e7 + arg
+    if (name ~ /^add_no_grad/) return 2e7 + arg
+    if (name ~ /^mlp20/) return 3e7 + arg
+    if (name ~ /^matmul/) return 4e7 + arg
+    return 5e7 + arg
+  }
   END {
+    for (i = 2; i <= n; i++)  # insertion sort: a dozen rows
+      for (j = i; j > 1 && sort_key(order[j - 1]) > sort_key(order[j]); j--) {
+        tmp = order[j]; order[j] = order[j - 1]; order[j - 1] = tmp
+      }
     printf "%-26s %12s %12s %12s %14s\n", "case", "chainrule", "LibTorch", "cr/LibTorch", "cr/cblas_sgemm"
     for (i = 1; i <= n; i++) {
       name = order[i]
