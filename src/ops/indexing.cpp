@@ -40,8 +40,7 @@ void check_index_range(const Tensor& index, std::int64_t size, int dim, const ch
                        const SourceLocation& loc) {
   const std::int64_t* p = index.data_ptr<std::int64_t>();
   const std::int64_t n = index.numel();
-  bool ok = true;
-#pragma omp parallel for reduction(&& : ok) if (n > cpu::kParallelGrain)
+  bool ok = true;  // one compare per index: not worth threads
   for (std::int64_t i = 0; i < n; ++i) ok = ok && p[i] >= 0 && p[i] < size;
   if (ok) return;
   const std::int64_t* bad = std::find_if(p, p + n, [&](std::int64_t v) { return v < 0 || v >= size; });
@@ -99,17 +98,16 @@ void index_select_kernel(const Tensor& x, int dim, const Tensor& idx, Tensor& ou
     dispatch_all(x.dtype(), [&]<class T>() {
       const T* px = static_cast<const T*>(x.raw_data());
       T* po = static_cast<T*>(out.raw_data());
-#pragma omp parallel for if (parallel)
-      for (std::int64_t r = 0; r < rows; ++r) po[r] = px[(r / m) * n + pi[r % m]];
+      cpu::parallel_for(rows, parallel, [&](std::int64_t r) { po[r] = px[(r / m) * n + pi[r % m]]; });
     });
     return;
   }
   const std::size_t row_bytes = static_cast<std::size_t>(inner) * x.element_size();
   const char* px = static_cast<const char*>(x.raw_data());
   char* po = static_cast<char*>(out.raw_data());
-#pragma omp parallel for if (parallel)
-  for (std::int64_t r = 0; r < rows; ++r)
+  cpu::parallel_for(rows, parallel, [&](std::int64_t r) {
     std::memcpy(po + r * row_bytes, px + ((r / m) * n + pi[r % m]) * row_bytes, row_bytes);
+  });
 }
 
 // out[o, idx[j], :] += src[o, j, :], out and src contiguous. Repeated indices
@@ -126,8 +124,7 @@ void index_add_kernel(Tensor& out, int dim, const Tensor& idx, const Tensor& src
   dispatch_all(out.dtype(), [&]<class T>() {
     T* po = static_cast<T*>(out.raw_data());
     const T* ps = static_cast<const T*>(src.raw_data());
-#pragma omp parallel for if (src.numel() > cpu::kParallelGrain && tasks > 1)
-    for (std::int64_t task = 0; task < tasks; ++task) {
+    cpu::parallel_for(tasks, src.numel() > cpu::kParallelGrain, [&](std::int64_t task) {
       const std::int64_t o = task / blocks;
       const std::int64_t c0 = (task % blocks) * kBlock;
       const std::int64_t c1 = std::min(inner, c0 + kBlock);
@@ -136,7 +133,7 @@ void index_add_kernel(Tensor& out, int dim, const Tensor& idx, const Tensor& src
         const T* s = ps + (o * m + j) * inner;
         for (std::int64_t c = c0; c < c1; ++c) dst[c] = static_cast<T>(dst[c] + s[c]);
       }
-    }
+    });
   });
 }
 

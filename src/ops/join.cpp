@@ -68,10 +68,10 @@ Tensor cat(const std::vector<Tensor>& tensors, std::int64_t dim, SourceLocation 
       if (t.is_contiguous()) {
         const std::int64_t block = n * inner;
         const char* src = static_cast<const char*>(t.raw_data());
-#pragma omp parallel for if (outer * block > cpu::kParallelGrain && outer > 1)
-        for (std::int64_t o = 0; o < outer; ++o)
+        cpu::parallel_for(outer, outer * block > cpu::kParallelGrain, [&](std::int64_t o) {
           std::memcpy(out_base + (o * out_row + offset * inner) * elem, src + o * block * elem,
                       static_cast<std::size_t>(block) * elem);
+        });
       } else {
         Tensor slot = detail::make_view(out, t.sizes(), out.strides(), offset * out.strides()[d]);
         cpu::copy_into(slot, t);

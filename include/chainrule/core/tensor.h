@@ -156,6 +156,12 @@ class Tensor {
   Tensor std(bool unbiased = true, CR_LOC) const;
   Tensor std(const std::vector<std::int64_t>& dims, bool unbiased = true, bool keepdim = false,
              CR_LOC) const;
+  // Without these, x.var({1}) would bind {1} to `bool unbiased` (a standard
+  // conversion beats vector's constructor) and silently reduce every element.
+  Tensor var(std::initializer_list<std::int64_t> dims, bool unbiased = true, bool keepdim = false,
+             CR_LOC) const;
+  Tensor std(std::initializer_list<std::int64_t> dims, bool unbiased = true, bool keepdim = false,
+             CR_LOC) const;
   Tensor max(CR_LOC) const;
   /// (values, indices) along `dim`.
   std::tuple<Tensor, Tensor> max(std::int64_t dim, bool keepdim = false, CR_LOC) const;

@@ -1,5 +1,7 @@
 #include "backend/cpu/gemm.h"
 
+#include "backend/cpu/loops.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -187,8 +189,7 @@ void gemm_impl(const Shape& batch, const StridedMatrices<T>& a, const StridedMat
   const int nb = batch.size();
   const bool parallel = count > 1 && !pa.copies() && !pb.copies() && m * n * k <= kSmallProduct &&
                         count * m * n * k >= kParallelBatchWork;
-#pragma omp parallel for schedule(static) if (parallel)
-  for (std::int64_t i = 0; i < count; ++i) {
+  parallel_for(count, parallel, [&](std::int64_t i) {
     std::int64_t offset_a = 0, offset_b = 0, rest = i;
     for (int d = nb - 1; d >= 0; --d) {
       const std::int64_t index = rest % batch[d];
@@ -197,7 +198,7 @@ void gemm_impl(const Shape& batch, const StridedMatrices<T>& a, const StridedMat
       offset_b += index * b.batch_strides[d];
     }
     product(m, n, k, alpha, pa.at(offset_a), pa.layout(), pb.at(offset_b), pb.layout(), beta, c + i * c_stride);
-  }
+  });
 }
 
 template <class T>

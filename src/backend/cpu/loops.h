@@ -36,6 +36,19 @@ void parallel_range(std::int64_t n, Body&& body) {
   }
 }
 
+/// Calls body(i) for i in [0, n), on all OpenMP threads when `parallel`.
+/// Callers decide `parallel` from the work size; a false one never touches
+/// OpenMP (unlike an if-clause, which still pays for a serialised region).
+template <class Body>
+void parallel_for(std::int64_t n, bool parallel, Body&& body) {
+  if (!parallel || n < 2) {
+    for (std::int64_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) body(i);
+}
+
 namespace detail {
 
 // Calls row(offsets, count, inner_strides) for every innermost row of a tensor
