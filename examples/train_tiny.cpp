@@ -85,9 +85,9 @@ Dataset two_spirals(std::int64_t points_per_class) {
     const std::int64_t label = i % 2;
     const double t = 0.25 + 1.5 * 2.0 * std::numbers::pi * std::sqrt(u_data[i]);
     const double angle = t + std::numbers::pi * static_cast<double>(label);
-    const double radius = t / (3.0 * std::numbers::pi);  // ends near 1
-    x[2 * i] = static_cast<float>(radius * std::cos(angle) + 0.02 * noise_data[2 * i]);
-    x[2 * i + 1] = static_cast<float>(radius * std::sin(angle) + 0.02 * noise_data[2 * i + 1]);
+    const double radius = 2.0 * t / (3.0 * std::numbers::pi);  // ends near 2
+    x[2 * i] = static_cast<float>(radius * std::cos(angle) + 0.04 * noise_data[2 * i]);
+    x[2 * i + 1] = static_cast<float>(radius * std::sin(angle) + 0.04 * noise_data[2 * i + 1]);
     one_hot[2 * i + label] = 1.0f;
     labels[i] = label;
   }
