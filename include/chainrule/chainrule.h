@@ -15,3 +15,4 @@
 #include "chainrule/ops/linalg.h"
 #include "chainrule/ops/reduction.h"
 #include "chainrule/ops/shape.h"
+#include "chainrule/optim.h"

@@ -45,6 +45,22 @@ Tensor Tensor::detach() const {
   return Tensor(std::move(impl));
 }
 
+void Tensor::set_data(const Tensor& source, SourceLocation loc) {
+  detail::check_defined(*this, "set_data", loc);
+  detail::check_defined(source, "set_data", loc);
+  if (requires_grad() && !is_floating(source.dtype()))
+    throw_error("set_data", "a tensor that requires grad needs float data, got " + detail::describe(source), loc);
+  TensorImpl* impl = impl_.get();
+  const TensorImpl& src = *source.impl();
+  impl->storage = src.storage;
+  impl->sizes = src.sizes;
+  impl->strides = src.strides;
+  impl->offset = src.offset;
+  impl->dtype = src.dtype;
+  impl->is_view = src.is_view;
+  impl->grad.reset();  // a gradient of the old data means nothing for the new
+}
+
 Tensor& Tensor::detach_() {
   impl_->grad_fn.reset();
   impl_->requires_grad = false;

@@ -74,6 +74,10 @@ class Tensor {
   /// A tensor sharing this one's data, with no history and no requires_grad.
   Tensor detach() const;
   Tensor& detach_();
+  /// Points this tensor at `source`'s data, shape and dtype, keeping its own
+  /// identity (handles, requires_grad, grad). What Module::to and checkpoint
+  /// loading use so that every handle to a parameter stays valid.
+  void set_data(const Tensor& source, CR_LOC);
   /// Makes backward store the gradient of this non-leaf in grad().
   void retain_grad(CR_LOC);
   bool retains_grad() const { return impl_->retains_grad; }
