@@ -162,9 +162,11 @@ IdxArray read_idx(const std::string& path, SourceLocation loc) {
            loc);
   }
 
-  // Grow with what arrives: the reservation is capped, resize doubles at most.
+  // Grow with what arrives: the reservation is capped, resize at most doubles it.
   const auto want = static_cast<std::size_t>(payload);
-  result.data.reserve(std::min<std::size_t>(want, reader.gzipped() ? std::size_t{64} << 20 : want));
+  // Deflate expands at most ~1032:1, which bounds what a gzip file of this size can hold.
+  const auto gzip_bound = static_cast<std::size_t>(reader.file_size()) * 1032 + 4096;
+  result.data.reserve(reader.gzipped() ? std::min(want, gzip_bound) : want);
   while (result.data.size() < want) {
     const std::size_t have = result.data.size();
     const std::size_t step = std::min(want - have, kChunk);

@@ -294,7 +294,6 @@ SafetensorsFile read_file(const char* op, const std::string& path, const SourceL
   } catch (const TooDeep&) {
     reader.fail("the JSON header nests deeper than a safetensors header can");
   }
-  if (!header.is_object()) reader.fail("the JSON header is not an object");
 
   const std::uint64_t data_start = 8 + header_bytes;
   const std::uint64_t data_bytes = file_size - data_start;
