@@ -206,14 +206,10 @@ class HeaderReader {
       e.shape.push_back(static_cast<std::int64_t>(n));
       has_zero = has_zero || n == 0;
     }
-    // Bounded by the data region before multiplying, so the product never overflows.
-    std::uint64_t numel = has_zero ? 0 : 1;
-    bool too_big = false;
-    for (std::int64_t n : e.shape) {
-      if (has_zero || too_big) break;
-      if (numel > data_bytes / element / static_cast<std::uint64_t>(n)) too_big = true;
-      else numel *= static_cast<std::uint64_t>(n);
-    }
+    // In 128 bits, saturated, so a hostile shape cannot overflow the count.
+    constexpr unsigned __int128 kCap = static_cast<unsigned __int128>(UINT64_MAX);
+    unsigned __int128 nbytes = has_zero ? 0 : element;
+    for (std::int64_t n : e.shape) nbytes = std::min(kCap + 1, nbytes * static_cast<std::uint64_t>(n));
 
     const json& offsets = value["data_offsets"];
     std::uint64_t begin = 0, end = 0;
@@ -223,10 +219,10 @@ class HeaderReader {
     if (end > data_bytes)
       fail(who + ": data_offsets " + offsets.dump() + " are out of range: the data region holds " +
            std::to_string(data_bytes) + " bytes");
-    if (too_big || numel * element != end - begin)
+    if (nbytes != end - begin)
       fail(who + ": shape " + shape_string(e.shape) + " " + dtype.get<std::string>() + " needs " +
-           (too_big ? std::string("more bytes than the file holds") : std::to_string(numel * element) + " bytes") +
-           ", but data_offsets " + offsets.dump() + " span " + std::to_string(end - begin));
+           (nbytes > kCap ? std::string("more than 2^64") : std::to_string(static_cast<std::uint64_t>(nbytes))) +
+           " bytes, but data_offsets " + offsets.dump() + " span " + std::to_string(end - begin));
     e.begin = begin;
     e.end = end;
     return e;
