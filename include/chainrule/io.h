@@ -1,0 +1,5 @@
+#pragma once
+// cr::io: safetensors files and module checkpoints.
+
+#include "chainrule/io/checkpoint.h"
+#include "chainrule/io/safetensors.h"
