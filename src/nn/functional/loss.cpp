@@ -1,12 +1,13 @@
 // Loss functions.
 //
 // cross_entropy is fused: one pass per sample computes the max-shifted
-// log-sum-exp and the loss; backward is softmax − smoothed one-hot, scaled, in
-// one kernel. With create_graph its backward is written in public ops instead
+// log-sum-exp and the loss, keeping softmax when a gradient will be needed;
+// backward is then softmax − smoothed one-hot, scaled, in one exp-free kernel. With create_graph its backward is written in public ops instead
 // (softmax, sub, mul), so the gradient can be differentiated again.
 //
 // The pointwise losses (mse, l1, bce, bce with logits) compute their forward in
-// one fused pass (no temporaries) and write their backward in public ops.
+// one fused pass (no temporaries). Their backward is one fused pass too, or,
+// with create_graph, the same derivatives written in public ops.
 //
 // Reductions follow PyTorch: Mean over class-index losses divides by the number
 // of targets that are not ignore_index.
@@ -153,46 +154,60 @@ Tensor target_distribution(const ClassTargets& ct, const Shape& shape, double on
   return dist;
 }
 
-// Forward of cross_entropy at every position: loss and log-sum-exp.
+// Forward of cross_entropy at every position: the loss and, when `probs` is
+// given, softmax (laid out as x) for the backward pass, which then needs no exp.
 template <class T>
 void cross_entropy_rows(const T* x, const ClassTargets& ct, double smoothing, std::int64_t ignore_index,
-                        double* loss, double* lse) {
+                        double* loss, T* probs) {
   const std::int64_t c_count = ct.c, d = ct.d;
   const std::int64_t* target = cdata<std::int64_t>(ct.target);
   const bool parallel = ct.positions() > 1 && ct.positions() * c_count > cpu::kParallelGrain;
   cpu::parallel_for(ct.positions(), parallel, [&](std::int64_t pos) {
     const std::int64_t n = pos / d, j = pos % d;
-    const T* row = x + n * c_count * d + j;  // class c at row[c·d]
+    const std::int64_t base = n * c_count * d + j;  // class c at base + c·d
+    const T* row = x + base;
     T m = -std::numeric_limits<T>::infinity();
     for (std::int64_t c = 0; c < c_count; ++c) {
       const T v = row[c * d];
       m = (v > m || v != v) ? v : m;  // a NaN sticks, so the loss is NaN
     }
     double total = 0, sum_x = 0;
-    for (std::int64_t c = 0; c < c_count; ++c) {
-      total += std::exp(static_cast<double>(row[c * d] - m));
-      sum_x += static_cast<double>(row[c * d]);
+    if (probs) {
+      T* p = probs + base;
+      for (std::int64_t c = 0; c < c_count; ++c) {
+        const T e = std::exp(row[c * d] - m);
+        p[c * d] = e;
+        total += e;
+        sum_x += static_cast<double>(row[c * d]);
+      }
+      const T inv = static_cast<T>(1.0 / total);
+      for (std::int64_t c = 0; c < c_count; ++c) p[c * d] *= inv;
+    } else {
+      for (std::int64_t c = 0; c < c_count; ++c) {
+        total += std::exp(row[c * d] - m);
+        sum_x += static_cast<double>(row[c * d]);
+      }
     }
-    const double l = static_cast<double>(m) + std::log(total);
-    lse[pos] = l;
     const std::int64_t k = target[pos];
     if (k == ignore_index) {
       loss[pos] = 0;
       return;
     }
-    const double nll = l - static_cast<double>(row[k * d]);
-    loss[pos] = smoothing > 0 ? (1 - smoothing) * nll + smoothing * (l - sum_x / static_cast<double>(c_count)) : nll;
+    const double lse = static_cast<double>(m) + std::log(total);
+    const double nll = lse - static_cast<double>(row[k * d]);
+    loss[pos] = smoothing > 0 ? (1 - smoothing) * nll + smoothing * (lse - sum_x / static_cast<double>(c_count)) : nll;
   });
 }
 
 // dx = (softmax − (1−ε)·onehot − ε/C)·scale, with scale per position (0 where ignored).
 template <class T>
-void cross_entropy_grad(const T* x, const ClassTargets& ct, const std::vector<double>& lse,
-                        const std::vector<double>& scale, double smoothing, std::int64_t ignore_index, T* dx) {
+void cross_entropy_grad(const T* probs, const ClassTargets& ct, const T* g, double g_factor, bool per_position,
+                        double smoothing, std::int64_t ignore_index, T* dx) {
   const std::int64_t c_count = ct.c, d = ct.d;
   const std::int64_t* target = cdata<std::int64_t>(ct.target);
-  const double off = smoothing / static_cast<double>(c_count);
+  const T off = static_cast<T>(smoothing / static_cast<double>(c_count));
   const bool parallel = ct.positions() > 1 && ct.positions() * c_count > cpu::kParallelGrain;
+  const T shared_scale = static_cast<T>(static_cast<double>(g[0]) * g_factor);
   cpu::parallel_for(ct.positions(), parallel, [&](std::int64_t pos) {
     const std::int64_t n = pos / d, j = pos % d;
     const std::int64_t base = n * c_count * d + j;
@@ -201,10 +216,9 @@ void cross_entropy_grad(const T* x, const ClassTargets& ct, const std::vector<do
       for (std::int64_t c = 0; c < c_count; ++c) dx[base + c * d] = T(0);
       return;
     }
-    const double s = scale[pos], l = lse[pos];
-    for (std::int64_t c = 0; c < c_count; ++c)
-      dx[base + c * d] = static_cast<T>((std::exp(static_cast<double>(x[base + c * d]) - l) - off) * s);
-    dx[base + k * d] -= static_cast<T>((1 - smoothing) * s);
+    const T s = per_position ? g[pos] : shared_scale;
+    for (std::int64_t c = 0; c < c_count; ++c) dx[base + c * d] = (probs[base + c * d] - off) * s;
+    dx[base + k * d] -= static_cast<T>(1 - smoothing) * s;
   });
 }
 
@@ -218,39 +232,37 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
   ClassTargets ct = check_class_targets(op, logits, target, ignore_index, loc);
   const DType dtype = logits.dtype();
   const Tensor x = dense(logits);
-  std::vector<double> losses(static_cast<std::size_t>(ct.positions())), lse(losses.size());
+  const bool needs_grad = autograd::needs_grad(logits);
+  // Softmax kept for backward, in x's contiguous layout.
+  Tensor probs = needs_grad ? detail::make_tensor(x.sizes(), dtype) : Tensor();
+  std::vector<double> losses(static_cast<std::size_t>(ct.positions()));
   if (ct.c > 0 && ct.positions() > 0)
     dispatch_floating(dtype, [&]<class T>() {
-      cross_entropy_rows<T>(cdata<T>(x), ct, label_smoothing, ignore_index, losses.data(), lse.data());
+      cross_entropy_rows<T>(cdata<T>(x), ct, label_smoothing, ignore_index, losses.data(),
+                            needs_grad ? probs.data_ptr<T>() : nullptr);
     });
   Tensor out = reduce_losses(losses, reduction, ct.count, target.sizes(), dtype);
 
-  if (autograd::needs_grad(logits)) {
+  if (needs_grad) {
     autograd::record(
         "CrossEntropyBackward", loc, {&logits}, out,
-        [ct = std::move(ct), lse = std::move(lse), reduction, label_smoothing, ignore_index,
+        [ct = std::move(ct), probs = std::move(probs), reduction, label_smoothing, ignore_index,
          sx = SavedTensor(logits, false)](Node& self, const Tensor& g) {
-          const Tensor xv = sx.unpack(self);
-          const DType dtype = xv.dtype();
+          const DType dtype = probs.dtype();
           if (autograd::is_grad_enabled()) {  // create_graph: softmax − target distribution, in public ops
+            const Tensor xv = sx.unpack(self);
             const double off = label_smoothing / static_cast<double>(ct.c);
             const Tensor dist = target_distribution(ct, xv.sizes(), 1.0 - label_smoothing + off, off, ignore_index, dtype);
             return GradList{mul(sub(cr::softmax(xv, ct.class_dim), dist),
                                 class_grad_scale(g, ct, reduction, ignore_index, dtype))};
           }
-          std::vector<double> scale(static_cast<std::size_t>(ct.positions()));
+          (void)sx.unpack(self);  // still checks that logits were not modified in place
           const Tensor gd = dense(g);
-          dispatch_floating(dtype, [&]<class T>() {
-            const T* pg = cdata<T>(gd);
-            const double factor = reduction_factor(reduction, ct.count);
-            for (std::size_t i = 0; i < scale.size(); ++i)
-              scale[i] = reduction == Reduction::None ? static_cast<double>(pg[i]) : static_cast<double>(pg[0]) * factor;
-          });
-          const Tensor x = dense(xv);
-          Tensor dx = detail::make_tensor(x.sizes(), dtype);
+          Tensor dx = detail::make_tensor(probs.sizes(), dtype);
           if (ct.c > 0 && ct.positions() > 0)
             dispatch_floating(dtype, [&]<class T>() {
-              cross_entropy_grad<T>(cdata<T>(x), ct, lse, scale, label_smoothing, ignore_index, dx.data_ptr<T>());
+              cross_entropy_grad<T>(cdata<T>(probs), ct, cdata<T>(gd), reduction_factor(reduction, ct.count),
+                                    reduction == Reduction::None, label_smoothing, ignore_index, dx.data_ptr<T>());
             });
           return GradList{dx};
         });
@@ -321,7 +333,8 @@ void for_each_value(const Tensor& t, F&& f) {
   });
 }
 
-// The loss of f(x, t) per element, reduced; one pass, no temporaries but the result.
+// The loss of f(x, t) per element (computed in the tensors' dtype), reduced in
+// double; one pass, no temporaries but the result.
 template <class F>
 Tensor pointwise_forward(const Tensor& input, const Tensor& target, Reduction reduction, F f) {
   const DType dtype = input.dtype();
@@ -338,62 +351,115 @@ Tensor pointwise_forward(const Tensor& input, const Tensor& target, Reduction re
     const T* pt = static_cast<const T*>(target.raw_data());
     if (input.is_contiguous() && target.is_contiguous()) {
       const std::int64_t n = input.numel();
-      for (std::int64_t i = 0; i < n; ++i) total += f(px[i], pt[i]);
+      for (std::int64_t i = 0; i < n; ++i) total += static_cast<double>(f(px[i], pt[i]));
       return;
     }
     std::array<Shape, 2> strides{input.strides(), target.strides()};
     cpu::detail::for_each_row<2>(input.sizes(), strides, [&](auto off, std::int64_t count, auto st) {
-      for (std::int64_t i = 0; i < count; ++i) total += f(px[off[0] + i * st[0]], pt[off[1] + i * st[1]]);
+      for (std::int64_t i = 0; i < count; ++i)
+        total += static_cast<double>(f(px[off[0] + i * st[0]], pt[off[1] + i * st[1]]));
     });
   });
   if (reduction == Reduction::Mean) total /= static_cast<double>(input.numel());
   return scalar_of(total, dtype);
 }
 
-// Records a pointwise loss whose per-element derivatives `derivatives(x, t,
-// need_x, need_t)` returns as {∂f/∂x, ∂f/∂t} in public ops.
-template <class D>
+// Gradients of a pointwise loss without create_graph: one pass computing
+// ∂f/∂x·scale and ∂f/∂t·scale per element (scale = g, or g/n for Mean).
+template <class T, class DF>
+void pointwise_grad_kernel(const Tensor& x, const Tensor& t, const Tensor& g, bool per_element, double factor,
+                           T* dx, T* dt, DF df) {
+  const T* px = cdata<T>(x);
+  const T* pt = cdata<T>(t);
+  const T* pg = cdata<T>(g);
+  const T shared = static_cast<T>(static_cast<double>(pg[0]) * factor);
+  const std::int64_t n = x.numel();
+  for (std::int64_t i = 0; i < n; ++i) {
+    const T s = per_element ? pg[i] : shared;
+    const auto [a, b] = df(px[i], pt[i]);
+    if (dx) dx[i] = a * s;
+    if (dt) dt[i] = b * s;
+  }
+}
+
+// Records a pointwise loss. `scalar_df(x, t)` gives {∂f/∂x, ∂f/∂t} for one
+// element (the plain backward, fused); `tensor_df(x, t, need_x, need_t)` gives
+// the same in public ops (the create_graph backward, differentiable again).
+template <class SDF, class TDF>
 void record_pointwise(const char* name, const SourceLocation& loc, const Tensor& input, const Tensor& target,
-                      Tensor& out, Reduction reduction, D derivatives) {
+                      Tensor& out, Reduction reduction, SDF scalar_df, TDF tensor_df) {
   if (!autograd::needs_grad(input, target)) return;
-  autograd::record(name, loc, {&input, &target}, out,
-                   [reduction, n = input.numel(), derivatives, sx = SavedTensor(input, false),
-                    st = SavedTensor(target, false)](Node& self, const Tensor& g) {
-                     const bool need_x = self.needs_input_grad(0), need_t = self.needs_input_grad(1);
-                     const Tensor scale = reduction == Reduction::Mean ? div(g, static_cast<double>(n)) : g;
-                     auto [dx, dt] = derivatives(sx.unpack(self), st.unpack(self), need_x, need_t);
-                     return GradList{need_x ? mul(dx, scale) : Tensor(), need_t ? mul(dt, scale) : Tensor()};
-                   });
+  autograd::record(
+      name, loc, {&input, &target}, out,
+      [reduction, n = input.numel(), scalar_df, tensor_df, sx = SavedTensor(input, false),
+       st = SavedTensor(target, false)](Node& self, const Tensor& g) {
+        const bool need_x = self.needs_input_grad(0), need_t = self.needs_input_grad(1);
+        const Tensor x = sx.unpack(self), t = st.unpack(self);
+        if (autograd::is_grad_enabled()) {
+          const Tensor scale = reduction == Reduction::Mean ? div(g, static_cast<double>(n)) : g;
+          auto [dx, dt] = tensor_df(x, t, need_x, need_t);
+          return GradList{need_x ? mul(dx, scale) : Tensor(), need_t ? mul(dt, scale) : Tensor()};
+        }
+        const DType dtype = x.dtype();
+        Tensor dx = need_x ? detail::make_tensor(x.sizes(), dtype) : Tensor();
+        Tensor dt = need_t ? detail::make_tensor(x.sizes(), dtype) : Tensor();
+        const double factor = reduction == Reduction::Mean ? 1.0 / static_cast<double>(n) : 1.0;
+        dispatch_floating(dtype, [&]<class T>() {
+          pointwise_grad_kernel<T>(dense(x), dense(t), dense(g), reduction == Reduction::None, factor,
+                                   need_x ? dx.data_ptr<T>() : nullptr, need_t ? dt.data_ptr<T>() : nullptr,
+                                   scalar_df);
+        });
+        return GradList{dx, dt};
+      });
 }
 
 constexpr double kLogClamp = -100.0;  // PyTorch's floor for log terms in binary_cross_entropy
 constexpr double kInf = std::numeric_limits<double>::infinity();
+
+template <class T>
+T clamped_log(T v) {
+  return std::max(std::log(v), static_cast<T>(kLogClamp));
+}
+template <class T>
+T clamped_log1m(T v) {  // log(1 − v)
+  return std::max(std::log1p(-v), static_cast<T>(kLogClamp));
+}
 
 }  // namespace
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction, SourceLocation loc) {
   check_pair("mse_loss", input, target, loc);
   Tensor out = pointwise_forward(input, target, reduction, [](auto x, auto t) {
-    const double d = static_cast<double>(x) - static_cast<double>(t);
+    const auto d = x - t;
     return d * d;
   });
-  record_pointwise("MseLossBackward", loc, input, target, out, reduction,
-                   [](const Tensor& x, const Tensor& t, bool, bool need_t) {
-                     const Tensor dx = mul(sub(x, t), 2.0);
-                     return std::pair{dx, need_t ? neg(dx) : Tensor()};
-                   });
+  record_pointwise(
+      "MseLossBackward", loc, input, target, out, reduction,
+      [](auto x, auto t) {
+        const auto d = 2 * (x - t);
+        return std::pair{d, -d};
+      },
+      [](const Tensor& x, const Tensor& t, bool, bool need_t) {
+        const Tensor dx = mul(sub(x, t), 2.0);
+        return std::pair{dx, need_t ? neg(dx) : Tensor()};
+      });
   return out;
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction reduction, SourceLocation loc) {
   check_pair("l1_loss", input, target, loc);
-  Tensor out = pointwise_forward(input, target, reduction,
-                                 [](auto x, auto t) { return std::abs(static_cast<double>(x) - static_cast<double>(t)); });
-  record_pointwise("L1LossBackward", loc, input, target, out, reduction,
-                   [](const Tensor& x, const Tensor& t, bool, bool need_t) {
-                     const Tensor dx = sign(sub(x, t));
-                     return std::pair{dx, need_t ? neg(dx) : Tensor()};
-                   });
+  Tensor out = pointwise_forward(input, target, reduction, [](auto x, auto t) { return std::abs(x - t); });
+  record_pointwise(
+      "L1LossBackward", loc, input, target, out, reduction,
+      [](auto x, auto t) {
+        using T = decltype(x);
+        const T s = static_cast<T>((x > t) - (x < t));
+        return std::pair{s, -s};
+      },
+      [](const Tensor& x, const Tensor& t, bool, bool need_t) {
+        const Tensor dx = sign(sub(x, t));
+        return std::pair{dx, need_t ? neg(dx) : Tensor()};
+      });
   return out;
 }
 
@@ -409,19 +475,21 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
                     loc);
     });
   });
-  Tensor out = pointwise_forward(input, target, reduction, [](auto p, auto t) {
-    const double log_p = std::max(std::log(static_cast<double>(p)), kLogClamp);
-    const double log_q = std::max(std::log1p(-static_cast<double>(p)), kLogClamp);
-    return -(static_cast<double>(t) * log_p + (1.0 - static_cast<double>(t)) * log_q);
-  });
-  record_pointwise("BinaryCrossEntropyBackward", loc, input, target, out, reduction,
-                   [](const Tensor& p, const Tensor& t, bool need_x, bool need_t) {
-                     // ∂/∂p = (p − t) / (p·(1 − p)), the denominator floored at 1e-12 as PyTorch does.
-                     Tensor dx, dt;
-                     if (need_x) dx = div(sub(p, t), clamp(mul(p, sub(1.0, p)), 1e-12, kInf));
-                     if (need_t) dt = sub(clamp(log(sub(1.0, p)), kLogClamp, kInf), clamp(log(p), kLogClamp, kInf));
-                     return std::pair{dx, dt};
-                   });
+  Tensor out = pointwise_forward(input, target, reduction,
+                                 [](auto p, auto t) { return -(t * clamped_log(p) + (1 - t) * clamped_log1m(p)); });
+  record_pointwise(
+      "BinaryCrossEntropyBackward", loc, input, target, out, reduction,
+      [](auto p, auto t) {
+        // ∂/∂p = (p − t) / (p·(1 − p)), the denominator floored at 1e-12 as PyTorch does.
+        using T = decltype(p);
+        return std::pair{(p - t) / std::max(p * (1 - p), static_cast<T>(1e-12)), clamped_log1m(p) - clamped_log(p)};
+      },
+      [](const Tensor& p, const Tensor& t, bool need_x, bool need_t) {
+        Tensor dx, dt;
+        if (need_x) dx = div(sub(p, t), clamp(mul(p, sub(1.0, p)), 1e-12, kInf));
+        if (need_t) dt = sub(clamp(log(sub(1.0, p)), kLogClamp, kInf), clamp(log(p), kLogClamp, kInf));
+        return std::pair{dx, dt};
+      });
   return out;
 }
 
@@ -430,13 +498,21 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   check_pair("binary_cross_entropy_with_logits", logits, target, loc);
   // max(x, 0) − x·t + log(1 + exp(−|x|)): no exp of a positive number, no log of 0.
   Tensor out = pointwise_forward(logits, target, reduction, [](auto x, auto t) {
-    const double v = static_cast<double>(x);
-    return std::max(v, 0.0) - v * static_cast<double>(t) + std::log1p(std::exp(-std::abs(v)));
+    using T = decltype(x);
+    return std::max(x, T(0)) - x * t + std::log1p(std::exp(-std::abs(x)));
   });
-  record_pointwise("BinaryCrossEntropyWithLogitsBackward", loc, logits, target, out, reduction,
-                   [](const Tensor& x, const Tensor& t, bool need_x, bool need_t) {
-                     return std::pair{need_x ? sub(sigmoid(x), t) : Tensor(), need_t ? neg(x) : Tensor()};
-                   });
+  record_pointwise(
+      "BinaryCrossEntropyWithLogitsBackward", loc, logits, target, out, reduction,
+      [](auto x, auto t) {
+        // sigmoid(x) in the form that never overflows exp.
+        using T = decltype(x);
+        const T e = std::exp(-std::abs(x));
+        const T sig = x >= 0 ? 1 / (1 + e) : e / (1 + e);
+        return std::pair{sig - t, -x};
+      },
+      [](const Tensor& x, const Tensor& t, bool need_x, bool need_t) {
+        return std::pair{need_x ? sub(sigmoid(x), t) : Tensor(), need_t ? neg(x) : Tensor()};
+      });
   return out;
 }
 

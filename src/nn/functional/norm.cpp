@@ -422,11 +422,20 @@ void layer_norm_grad_input(const T* g, const T* x, const T* w, T* dx, const Rows
     T* pd = dx + r * L.d;
     const double mu = mean[r], is = invstd[r];
     double s1 = 0, s2 = 0;
+    if (w) {  // two loops: a branch inside would keep the reduction from vectorising
 #pragma omp simd reduction(+ : s1, s2)
-    for (std::int64_t i = 0; i < L.d; ++i) {
-      const double gh = w ? static_cast<double>(pg[i]) * w[i] : static_cast<double>(pg[i]);
-      s1 += gh;
-      s2 += gh * (static_cast<double>(px[i]) - mu);
+      for (std::int64_t i = 0; i < L.d; ++i) {
+        const double gh = static_cast<double>(pg[i]) * static_cast<double>(w[i]);
+        s1 += gh;
+        s2 += gh * (static_cast<double>(px[i]) - mu);
+      }
+    } else {
+#pragma omp simd reduction(+ : s1, s2)
+      for (std::int64_t i = 0; i < L.d; ++i) {
+        const double gh = static_cast<double>(pg[i]);
+        s1 += gh;
+        s2 += gh * (static_cast<double>(px[i]) - mu);
+      }
     }
     const double dd = static_cast<double>(L.d);
     // dx = ĝ·is + x·kb + kc
