@@ -190,6 +190,16 @@ TEST(CrossEntropy, FusedAndComposedBackwardAgree) {
   }
 }
 
+TEST(CrossEntropy, BackwardRefusesLogitsChangedInPlace) {
+  Tensor x = leaf({2, 3});
+  Tensor loss = F::cross_entropy(x, labels({0, 2}));
+  {
+    cr::NoGradGuard no_grad;
+    x.mul_(2.0);
+  }
+  expect_error([&] { loss.backward(); }, "CrossEntropyBackward", "modified by an in-place operation");
+}
+
 TEST(CrossEntropy, Errors) {
   Tensor x = cr::randn({3, 4});
   expect_error([&] { F::cross_entropy(x, cr::tensor({1.0, 2.0, 0.0})); }, "cross_entropy", "int64 class indices");
@@ -291,6 +301,20 @@ TEST_P(Pointwise, GradcheckInputAndTarget) {
       EXPECT_GRADCHECK(f, (Inputs{x, t})) << name(r) << " strided " << strided;
       if (c.second_order) EXPECT_GRADGRADCHECK(f, (Inputs{x, t})) << name(r) << " strided " << strided;
     }
+}
+
+// Plain backward runs a fused kernel; create_graph runs public ops. Both must agree.
+TEST_P(Pointwise, FusedAndComposedBackwardAgree) {
+  const PointwiseCase& c = GetParam();
+  cr::manual_seed(10);
+  for (Reduction r : kReductions) {
+    Tensor x = make_input({3, 4}, true, c.probabilities), t = make_input({3, 4}, false, true);
+    Tensor y = c.loss(x, t, r);
+    Tensor g = r == cr::nn::kNone ? cr::randn({3, 4}, cr::kFloat64) : cr::scalar_tensor(0.7, cr::kFloat64);
+    auto fused = cr::autograd::grad({y}, {x, t}, {g}, true, false);
+    auto composed = cr::autograd::grad({y}, {x, t}, {g}, true, true);
+    for (int i = 0; i < 2; ++i) expect_close(fused[i], composed[i], 1e-13);
+  }
 }
 
 TEST_P(Pointwise, ShapeAndDtypeErrors) {
