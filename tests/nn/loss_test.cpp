@@ -374,3 +374,21 @@ TEST(BinaryCrossEntropyWithLogits, StableForHugeLogits) {
 }
 
 }  // namespace
+
+namespace {
+
+// ---- softmax / log_softmax in nn::functional ----------------------------------------
+
+TEST(FunctionalSoftmax, ForwardsToTheFusedOps) {
+  cr::manual_seed(12);
+  Tensor x = strided_leaf({3, 4});
+  expect_close(F::softmax(x, 1), cr::softmax(x, 1), 0.0);
+  expect_close(F::log_softmax(x, 0), cr::log_softmax(x, 0), 0.0);
+  auto f = [](const Inputs& v) { return F::log_softmax(v[0], -1) * F::softmax(v[0], 0); };
+  EXPECT_GRADCHECK(f, Inputs{x});
+  EXPECT_GRADGRADCHECK(f, Inputs{x});
+  expect_error([&] { F::softmax(x, 2); }, "softmax");
+  expect_error([&] { F::log_softmax(cr::arange(3), 0); }, "log_softmax", "int64");
+}
+
+}  // namespace
