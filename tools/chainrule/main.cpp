@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <exception>
 
+#include "chainrule/backend/cpu/blas.h"
 #include "chainrule/core/error.h"
 #include "commands.h"
 #include "models.h"
 
 int main(int argc, char** argv) {
+  cr::cpu::use_fast_blas_kernels(argv);
   using cr::tools::EvalConfig;
   using cr::tools::TrainConfig;
   CLI::App app{"chainrule: a small autograd engine that shows who is to blame.\n"

@@ -25,7 +25,7 @@ struct Accuracy {
   double accuracy = 0;
 };
 
-Accuracy evaluate(nn::Module& model, data::Dataset& test, std::int64_t batch_size) {
+Accuracy evaluate(nn::Module& model, const std::shared_ptr<const data::Dataset>& test, std::int64_t batch_size) {
   NoGradGuard no_grad;
   model.eval();
   data::DataLoader loader(test, data::DataLoaderOptions(batch_size));
@@ -76,29 +76,28 @@ std::int64_t count_parameters(nn::Module& model) {
 
 int run_train(const TrainConfig& config) {
   manual_seed(config.seed);
-  data::FashionMNIST train_set(config.data_dir, /*train=*/true);
-  data::FashionMNIST test_set(config.data_dir, /*train=*/false);
-  std::unique_ptr<data::Dataset> limited;
-  data::Dataset* train_data = &train_set;
-  if (config.limit > 0 && config.limit < static_cast<std::int64_t>(train_set.size())) {
-    limited = std::make_unique<data::Subset>(train_set, config.limit);
-    train_data = limited.get();
-  }
+  std::shared_ptr<const data::Dataset> train_data = std::make_shared<data::FashionMNIST>(config.data_dir, true);
+  std::shared_ptr<const data::Dataset> test_set = std::make_shared<data::FashionMNIST>(config.data_dir, false);
+  if (config.limit > 0 && config.limit < train_data->size())
+    train_data = std::make_shared<data::Subset>(train_data, config.limit);
 
   std::shared_ptr<nn::Module> model = make_model(config.model);
   std::unique_ptr<optim::Optimizer> optimizer = make_optimizer(config, model->parameters());
   data::DataLoaderOptions loader_options(config.batch_size);
   loader_options.shuffle(true).seed(config.seed).drop_last(true);
-  if (config.augment) loader_options.augment(data::RandomCropFlip(/*padding=*/2, config.seed));
-  data::DataLoader loader(*train_data, loader_options);
+  if (config.augment)
+    loader_options.augment([](const Tensor& images, data::Generator& gen) {
+      return data::random_horizontal_flip(data::random_crop(images, /*padding=*/2, gen), gen);
+    });
+  data::DataLoader loader(train_data, loader_options);
   const std::int64_t steps_per_epoch = static_cast<std::int64_t>(loader.size());
   std::unique_ptr<optim::CosineAnnealingLR> schedule;
   if (config.schedule == "cosine")
     schedule = std::make_unique<optim::CosineAnnealingLR>(*optimizer, steps_per_epoch * config.epochs);
 
-  std::printf("training %s (%lld parameters) on %zu images, testing on %zu; %d epochs of %lld steps, batch %lld, %s\n",
-              config.model.c_str(), static_cast<long long>(count_parameters(*model)), train_data->size(),
-              test_set.size(), config.epochs, static_cast<long long>(steps_per_epoch),
+  std::printf("training %s (%lld parameters) on %lld images, testing on %lld; %d epochs of %lld steps, batch %lld, %s\n",
+              config.model.c_str(), static_cast<long long>(count_parameters(*model)),
+              static_cast<long long>(train_data->size()), static_cast<long long>(test_set->size()), config.epochs, static_cast<long long>(steps_per_epoch),
               static_cast<long long>(config.batch_size), config.optimizer.c_str());
   const auto start = std::chrono::steady_clock::now();
   Accuracy last;
@@ -142,12 +141,12 @@ int run_train(const TrainConfig& config) {
 }
 
 int run_eval(const EvalConfig& config) {
-  data::FashionMNIST test_set(config.data_dir, /*train=*/false);
+  std::shared_ptr<const data::Dataset> test_set = std::make_shared<data::FashionMNIST>(config.data_dir, false);
   std::shared_ptr<nn::Module> model = make_model(config.model);
   io::load(*model, config.load_path);
   const Accuracy result = evaluate(*model, test_set, config.batch_size);
-  std::printf("%s from %s: test loss %.4f, accuracy %.2f%% on %zu images\n", config.model.c_str(),
-              config.load_path.c_str(), result.loss, 100 * result.accuracy, test_set.size());
+  std::printf("%s from %s: test loss %.4f, accuracy %.2f%% on %lld images\n", config.model.c_str(),
+              config.load_path.c_str(), result.loss, 100 * result.accuracy, static_cast<long long>(test_set->size()));
   return 0;
 }
 

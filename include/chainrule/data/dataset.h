@@ -5,6 +5,7 @@
 // (reading immutable members is).
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "chainrule/core/tensor.h"
@@ -49,6 +50,18 @@ class TensorDataset : public Dataset {
  private:
   Tensor data_;
   Tensor target_;
+};
+
+/// The first `count` samples of another dataset (for quick runs on part of the data).
+class Subset : public Dataset {
+ public:
+  Subset(std::shared_ptr<const Dataset> source, std::int64_t count, CR_LOC);
+  std::int64_t size() const override { return count_; }
+  Batch get_batch(const std::vector<std::int64_t>& indices, CR_LOC) const override;
+
+ private:
+  std::shared_ptr<const Dataset> source_;
+  std::int64_t count_;
 };
 
 }  // namespace cr::data
