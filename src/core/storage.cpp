@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "core/block_cache.h"
+
 namespace cr {
 
 std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
@@ -12,6 +14,11 @@ std::shared_ptr<Storage> Storage::allocate(std::size_t nbytes) {
   if (nbytes <= kInlineBytes) {
     const auto address = reinterpret_cast<std::uintptr_t>(storage->inline_);
     storage->data_ = storage->inline_ + ((kAlignment - address % kAlignment) % kAlignment);
+    return storage;
+  }
+  if (nbytes >= detail::kCachedBlockMin) {
+    storage->data_ = detail::acquire_block(nbytes);
+    storage->cached_ = true;
     return storage;
   }
   // Round up: aligned_alloc wants a multiple of the alignment.
@@ -32,7 +39,8 @@ std::shared_ptr<Storage> Storage::wrap(void* data, std::size_t nbytes,
 }
 
 Storage::~Storage() {
-  if (heap_owned_) std::free(data_);
+  if (cached_) detail::release_block(data_, nbytes_);
+  else if (heap_owned_) std::free(data_);
   else if (deleter_) deleter_(data_);
 }
 

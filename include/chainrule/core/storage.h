@@ -41,6 +41,7 @@ class Storage {
   std::size_t nbytes_ = 0;
   std::uint64_t version_ = 0;
   bool heap_owned_ = false;
+  bool cached_ = false;  // from (and back to) the large-block cache
   std::function<void(void*)> deleter_;
   std::byte inline_[kInlineBytes + kAlignment];
 };
