@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds the main example program (examples/train_tiny.cpp:
-# a small MLP trained on two spirals) and runs it. Arguments are passed through.
-#   bash scripts/run-main.sh
+# Installs what is missing, builds the chainrule program and runs the main job:
+# training on Fashion-MNIST with per-epoch test accuracy and a gradient-flow
+# report. Arguments go to `chainrule train` (default: the MLP for 3 epochs),
+#   bash scripts/run-main.sh                       # MLP, 3 epochs
+#   bash scripts/run-main.sh --model cnn --epochs 15
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 ensure_packages "${CHAINRULE_PACKAGES[@]}"
 configure
-cmake --build "$BUILD_DIR" -j "$JOBS" --target train_tiny
-"$BUILD_DIR/examples/train_tiny" "$@"
+cmake --build "$BUILD_DIR" -j "$JOBS" --target chainrule_cli
+"$BUILD_DIR/tools/chainrule/chainrule" train "$@"
