@@ -16,6 +16,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/common.sh"
 
+CPUS="$(nproc --all)"  # before OMP_NUM_THREADS is set: nproc obeys it
 THREADS="${THREADS:-$(nproc)}"
 RUNS="${RUNS:-3}"
 MODELS="${MODELS:-mlp cnn}"
@@ -69,7 +70,7 @@ done
 load_after="$(uptime)"
 
 echo
-echo "load before: ${load_before##*load average: }; after: ${load_after##*load average: } (1, 5, 15 min; $(nproc) CPUs)"
+echo "load before: ${load_before##*load average: }; after: ${load_after##*load average: } (1, 5, 15 min; $CPUS CPUs)"
 echo "OMP_NUM_THREADS=$THREADS; OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}; batch 128, SGD lr 0.01 momentum 0.9"
 echo "steps/s: best of $RUNS runs; peak RSS: getrusage ru_maxrss, largest of the runs; raw lines in $results"
 echo
