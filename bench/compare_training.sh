@@ -41,7 +41,7 @@ export OMP_NUM_THREADS="$THREADS"
 # by setting OPENBLAS_CORETYPE and re-executing itself (cr::cpu::use_fast_blas_kernels).
 # Ask it what it settles on and export that, so LibTorch, which loads the same
 # libopenblas, runs the same kernels.
-read -r core coretype < <("$BUILD_DIR/bench/bench_train_chainrule" --openblas-env)
+read -r _ coretype < <("$BUILD_DIR/bench/bench_train_chainrule" --openblas-env)
 if [[ -z "${OPENBLAS_CORETYPE:-}" && "$coretype" != "-" ]]; then
   export OPENBLAS_CORETYPE="$coretype"
   echo "note: OpenBLAS alone would pick generic kernels here; using OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE for both programs, as chainrule does"
@@ -57,7 +57,7 @@ for ((run = 1; run <= RUNS; run++)); do
   # Alternate the programs, and which goes first, so a burst of load on a shared
   # machine does not land on one of them only.
   order=("${targets[@]}")
-  ((run % 2 == 0)) && order=($(printf '%s\n' "${targets[@]}" | tac))
+  ((run % 2 == 0)) && mapfile -t order < <(printf "%s\n" "${targets[@]}" | tac)
   for model in $MODELS; do
     read -r steps warmup < <(steps_for "$model")
     for program in "${order[@]}"; do
