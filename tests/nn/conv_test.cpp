@@ -184,6 +184,39 @@ TEST(Conv2d, GradientsMatchFiniteDifferences) {
   }
 }
 
+// Finite differences run in float64; float32 has kernels of its own (vector
+// im2col and col2im), so its gradients are checked against float64's, on
+// every geometry above and on rows wider than one 16-lane vector.
+TEST(Conv2d, Float32GradientsMatchFloat64) {
+  cr::manual_seed(11);
+  std::vector<ConvCase> cases = kCases;
+  cases.push_back({2, 3, 5, 37, 4, 3, 3, 1, 1, 1, 1, true});       // 37 columns: three vector chunks
+  cases.push_back({1, 2, 6, 41, 3, 3, 3, 2, 1, 1, 1, true});       // strided: gathers and scatters
+  cases.push_back({1, 2, 5, 40, 3, 3, 3, {1, 3}, 2, {1, 2}, 1, false});
+  cases.push_back({2, 3, 8, 34, 4, 1, 1, 2, 0, 1, 1, false});      // 1×1 at stride 2
+  for (const ConvCase& c : cases) {
+    Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
+    Tensor w = cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw}, cr::kFloat64);
+    Tensor b = c.bias ? cr::randn({c.c_out}, cr::kFloat64) : Tensor();
+    std::vector<std::vector<double>> grads[2];
+    Tensor g;
+    for (int k = 0; k < 2; ++k) {
+      const cr::DType dtype = k == 0 ? cr::kFloat64 : cr::kFloat32;
+      Tensor xk = x.to(dtype).detach().requires_grad_(), wk = w.to(dtype).detach().requires_grad_();
+      Tensor bk = c.bias ? b.to(dtype).detach().requires_grad_() : Tensor();
+      Tensor y = F::conv2d(xk, wk, bk, c.stride, c.padding, c.dilation, c.groups);
+      if (!g.defined()) g = cr::randn(y.sizes(), cr::kFloat64);
+      (y * g.to(dtype)).sum().backward();
+      grads[k] = {values(xk.grad()), values(wk.grad())};
+      if (c.bias) grads[k].push_back(values(bk.grad()));
+    }
+    for (std::size_t t = 0; t < grads[0].size(); ++t)
+      for (std::size_t i = 0; i < grads[0][t].size(); ++i)
+        ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 1e-4 * (1 + std::abs(grads[0][t][i])))
+            << describe(c) << (t == 0 ? " grad input" : t == 1 ? " grad weight" : " grad bias") << " at " << i;
+  }
+}
+
 TEST(Conv2d, SecondDerivativesMatchFiniteDifferences) {
   cr::manual_seed(6);
   // Fewer cases: each gradgradcheck differentiates the double backward of

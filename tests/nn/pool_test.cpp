@@ -222,6 +222,66 @@ TEST(MaxPool2d, ThirdDerivativesMatchFiniteDifferences) {
   EXPECT_GRADGRADCHECK(f, (Inputs{x, g}));
 }
 
+// The row-major position in each 2×2 window (stride 2) that PyTorch's rule
+// picks: the first NaN, else the first of the tied maxima.
+std::vector<std::int64_t> naive_argmax_2x2(const std::vector<double>& x, std::int64_t planes, std::int64_t h,
+                                           std::int64_t w) {
+  std::vector<std::int64_t> where;
+  for (std::int64_t p = 0; p < planes; ++p)
+    for (std::int64_t oh = 0; oh < h / 2; ++oh)
+      for (std::int64_t ow = 0; ow < w / 2; ++ow) {
+        std::int64_t best = -1;
+        for (std::int64_t i = 0; i < 2; ++i)
+          for (std::int64_t j = 0; j < 2; ++j) {
+            const std::int64_t at = (p * h + 2 * oh + i) * w + 2 * ow + j;
+            const double v = x[static_cast<std::size_t>(at)];
+            const double b = best < 0 ? 0 : x[static_cast<std::size_t>(best)];
+            if (best < 0 || (!std::isnan(b) && (v > b || std::isnan(v)))) best = at;
+          }
+        where.push_back(best);
+      }
+  return where;
+}
+
+// 2×2 windows at stride 2 (float32 has a kernel of its own) against the
+// definition, on data full of ties, NaNs and infinities, with rows of more
+// than one vector and sizes that leave pixels outside every window.
+TEST(MaxPool2d, TwoByTwoTiesNansAndRowTails) {
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::nan("");
+  const std::vector<double> pool = {-1, 0, 1, 2, 2, 2, -0.0, nan, inf, -inf};
+  std::uint64_t state = 12345;
+  auto draw = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return pool[(state >> 33) % pool.size()];
+  };
+  for (const auto& [h, w] : std::vector<std::pair<std::int64_t, std::int64_t>>{
+           {2, 2}, {6, 34}, {7, 9}, {28, 28}, {5, 66}, {4, 32}}) {
+    const std::int64_t n = 2, c = 3;
+    std::vector<double> data(static_cast<std::size_t>(n * c * h * w));
+    for (double& v : data) v = draw();
+    for (cr::DType dtype : {cr::kFloat32, cr::kFloat64}) {
+      const std::string what = std::to_string(h) + "x" + std::to_string(w) + " " + std::string(cr::dtype_name(dtype));
+      Tensor x = cr::tensor(data, {n, c, h, w}, cr::kFloat64).to(dtype).requires_grad_();
+      Tensor y = F::max_pool2d(x, 2);
+      ASSERT_EQ(y.sizes(), (cr::Shape{n, c, h / 2, w / 2})) << what;
+      const PoolCase p{n, c, h, w, 2, 2, 0, 1, false};
+      const auto got = values(y), expected_y = naive_max(p, data, h / 2, w / 2);
+      ASSERT_EQ(got.size(), expected_y.size()) << what;
+      for (std::size_t i = 0; i < got.size(); ++i)
+        EXPECT_TRUE(got[i] == expected_y[i] || (std::isnan(got[i]) && std::isnan(expected_y[i])))
+            << what << " at " << i << ": " << got[i] << " vs " << expected_y[i];
+      // Each window's gradient (a distinct value) must land on its argmax
+      // and nowhere else; pixels outside every window get zero.
+      Tensor g = cr::arange(1.0, 1.0 + static_cast<double>(y.numel()), 1.0, dtype).reshape(y.sizes());
+      y.backward(g);
+      std::vector<double> expected(data.size(), 0.0);
+      const auto where = naive_argmax_2x2(data, n * c, h, w);
+      for (std::size_t i = 0; i < where.size(); ++i) expected[static_cast<std::size_t>(where[i])] = double(i + 1);
+      EXPECT_EQ(values(x.grad()), expected) << what;
+    }
+  }
+}
+
 // With dilation a window can miss the input entirely (PyTorch's size rule
 // allows it): its output is -inf and it passes no gradient back.
 TEST(MaxPool2d, WindowOutsideTheInput) {

@@ -5,6 +5,11 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+#include <vector>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/loops.h"
@@ -43,7 +48,7 @@ bool is_pointwise(const Conv2dShape& s) {
 // (c, i, j) holds the input pixel each output position sees through kernel
 // tap (i, j) of channel c, zero where that falls in the padding.
 template <class T>
-void im2col(const Conv2dShape& s, const T* x, T* col) {
+void im2col_generic(const Conv2dShape& s, const T* x, T* col) {
   const std::int64_t plane = out_plane(s);
   for (std::int64_t c = 0; c < s.c_in; ++c) {
     const T* image = x + c * s.h * s.w;
@@ -76,7 +81,7 @@ void im2col(const Conv2dShape& s, const T* x, T* col) {
 // The adjoint of im2col: adds each entry of col into the input pixel it was
 // read from. x must hold zeros (or a sum to add to).
 template <class T>
-void col2im(const Conv2dShape& s, const T* col, T* x) {
+void col2im_generic(const Conv2dShape& s, const T* col, T* x) {
   const std::int64_t plane = out_plane(s);
   for (std::int64_t c = 0; c < s.c_in; ++c) {
     T* image = x + c * s.h * s.w;
@@ -101,6 +106,170 @@ void col2im(const Conv2dShape& s, const T* col, T* x) {
       }
     }
   }
+}
+
+#if defined(__AVX512F__)
+// GCC 12 flags the _mm512_undefined_* inside its own intrinsics (GCC bug 105593).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// im2col and col2im for float, 16 output columns at a time. The rows of a
+// small image are short (7 to 28 columns here), so the generic loops pay a
+// memcpy call, a vector remainder and two zero fills per row; one masked
+// load or gather per 16 columns reads the valid pixels and zeros the padding
+// in the same instruction. Masked-off lanes are never touched, so reading
+// "before" a row at the left padding is safe.
+//
+// One kernel tap's row within an output row: lanes [0, w_out) of 16-lane
+// chunks, of which those in `valid` read the input.
+struct TapLanes {
+  std::vector<__mmask16> valid, store;
+  __m512i step;  // input offset of each lane: lane · stride_w
+};
+
+__mmask16 lanes_between(std::int64_t begin, std::int64_t end) {
+  std::uint32_t m = 0;
+  for (std::int64_t l = std::max<std::int64_t>(begin, 0); l < std::min<std::int64_t>(end, 16); ++l) m |= 1u << l;
+  return static_cast<__mmask16>(m);
+}
+
+TapLanes tap_lanes(const Conv2dShape& s, const ValidRange& cols) {
+  TapLanes t;
+  for (std::int64_t k = 0; k < s.w_out; k += 16) {
+    t.valid.push_back(lanes_between(cols.begin - k, cols.end - k));
+    t.store.push_back(lanes_between(0, s.w_out - k));
+  }
+  t.step = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                              _mm512_set1_epi32(static_cast<int>(s.stride_w)));
+  return t;
+}
+
+// Unit or larger strides along a row: a plain masked load, else a gather.
+__m512 load_tap_row(const float* src, std::int64_t k, std::int64_t stride_w, __mmask16 valid, __m512i step) {
+  if (stride_w == 1) return _mm512_maskz_loadu_ps(valid, src + k);
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, step, src + k * stride_w, 4);
+}
+
+void im2col_vector(const Conv2dShape& s, const float* x, float* col) {
+  const std::int64_t plane = out_plane(s);
+  std::vector<TapLanes> lanes;  // per kernel column j
+  for (std::int64_t j = 0; j < s.kw; ++j)
+    lanes.push_back(tap_lanes(s, valid_outputs(j * s.dil_w - s.pad_w, s.stride_w, s.w, s.w_out)));
+  float* out = col;  // row (c, i, j) of col, in that order
+  for (std::int64_t c = 0; c < s.c_in; ++c) {
+    const float* image = x + c * s.h * s.w;
+    for (std::int64_t i = 0; i < s.kh; ++i) {
+      const std::int64_t row_offset = i * s.dil_h - s.pad_h;
+      const ValidRange rows = valid_outputs(row_offset, s.stride_h, s.h, s.h_out);
+      for (std::int64_t j = 0; j < s.kw; ++j, out += plane) {
+        const TapLanes& tap = lanes[static_cast<std::size_t>(j)];
+        const std::int64_t col_offset = j * s.dil_w - s.pad_w;
+        std::fill(out, out + rows.begin * s.w_out, 0.0f);
+        for (std::int64_t oh = rows.begin; oh < rows.end; ++oh) {
+          // The pixel that output column 0 would read, possibly in the left padding.
+          const float* src = image + (oh * s.stride_h + row_offset) * s.w + col_offset;
+          float* dst = out + oh * s.w_out;
+          for (std::size_t chunk = 0; chunk < tap.valid.size(); ++chunk) {
+            const std::int64_t k = static_cast<std::int64_t>(chunk) * 16;
+            _mm512_mask_storeu_ps(dst + k, tap.store[chunk], load_tap_row(src, k, s.stride_w, tap.valid[chunk], tap.step));
+          }
+        }
+        std::fill(out + rows.end * s.w_out, out + plane, 0.0f);
+      }
+    }
+  }
+}
+
+// col2im at unit column stride, one image row at a time: each 16-pixel
+// chunk of input row ih sums, in registers, the col rows of every tap (i, j)
+// that read it, then is stored once. No read-modify-write of x (whose
+// overlapping masked stores would stall on store forwarding) and no zero
+// fill first.
+void col2im_rows(const Conv2dShape& s, const float* col, float* x) {
+  const std::int64_t plane = out_plane(s);
+  // masks[j][chunk]: pixels of the chunk that tap column j reads from some output column.
+  std::vector<std::vector<__mmask16>> masks(static_cast<std::size_t>(s.kw));
+  for (std::int64_t j = 0; j < s.kw; ++j) {
+    const std::int64_t col_offset = j * s.dil_w - s.pad_w;  // pixel iw = ow + col_offset
+    for (std::int64_t k = 0; k < s.w; k += 16)
+      masks[static_cast<std::size_t>(j)].push_back(
+          lanes_between(std::max<std::int64_t>(col_offset, 0) - k, std::min(s.w, s.w_out + col_offset) - k));
+  }
+  for (std::int64_t c = 0; c < s.c_in; ++c) {
+    const float* taps = col + c * s.kh * s.kw * plane;
+    for (std::int64_t ih = 0; ih < s.h; ++ih) {
+      float* dst = x + (c * s.h + ih) * s.w;
+      for (std::int64_t k = 0, chunk = 0; k < s.w; k += 16, ++chunk) {
+        __m512 acc = _mm512_setzero_ps();
+        for (std::int64_t i = 0; i < s.kh; ++i) {
+          const std::int64_t t = ih + s.pad_h - i * s.dil_h;  // = oh · stride_h
+          if (t < 0 || t % s.stride_h != 0 || t / s.stride_h >= s.h_out) continue;
+          const float* row = taps + i * s.kw * plane + (t / s.stride_h) * s.w_out;
+          for (std::int64_t j = 0; j < s.kw; ++j) {
+            const __mmask16 m = masks[static_cast<std::size_t>(j)][static_cast<std::size_t>(chunk)];
+            // Pixel k + lane comes from output column k + lane − col_offset.
+            acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, row + j * plane + k - (j * s.dil_w - s.pad_w)));
+          }
+        }
+        _mm512_mask_storeu_ps(dst + k, lanes_between(0, s.w - k), acc);
+      }
+    }
+  }
+}
+
+// col2im at other column strides: a gather-add-scatter per 16 output columns
+// (one row's pixels are distinct, so the scatter has no conflicts). x must
+// hold zeros.
+void col2im_strided(const Conv2dShape& s, const float* col, float* x) {
+  const std::int64_t plane = out_plane(s);
+  for (std::int64_t j = 0; j < s.kw; ++j) {
+    const std::int64_t col_offset = j * s.dil_w - s.pad_w;
+    const TapLanes lanes = tap_lanes(s, valid_outputs(col_offset, s.stride_w, s.w, s.w_out));
+    for (std::int64_t c = 0; c < s.c_in; ++c) {
+      float* image = x + c * s.h * s.w;
+      for (std::int64_t i = 0; i < s.kh; ++i) {
+        const std::int64_t row_offset = i * s.dil_h - s.pad_h;
+        const ValidRange rows = valid_outputs(row_offset, s.stride_h, s.h, s.h_out);
+        const float* in = col + ((c * s.kh + i) * s.kw + j) * plane;
+        for (std::int64_t oh = rows.begin; oh < rows.end; ++oh) {
+          const float* src = in + oh * s.w_out;
+          float* dst = image + (oh * s.stride_h + row_offset) * s.w + col_offset;
+          for (std::size_t chunk = 0; chunk < lanes.valid.size(); ++chunk) {
+            const std::int64_t k = static_cast<std::int64_t>(chunk) * 16;
+            const __mmask16 valid = lanes.valid[chunk];
+            float* at = dst + k * s.stride_w;
+            const __m512 sum = _mm512_add_ps(_mm512_mask_i32gather_ps(_mm512_setzero_ps(), valid, lanes.step, at, 4),
+                                             _mm512_maskz_loadu_ps(valid, src + k));
+            _mm512_mask_i32scatter_ps(at, valid, lanes.step, sum, 4);
+          }
+        }
+      }
+    }
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+template <class T>
+void im2col(const Conv2dShape& s, const T* x, T* col) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) return im2col_vector(s, x, col);
+#endif
+  im2col_generic(s, x, col);
+}
+
+// x[c_in, h, w] = the adjoint of im2col applied to col (x is overwritten).
+template <class T>
+void col2im(const Conv2dShape& s, const T* col, T* x) {
+#if defined(__AVX512F__)
+  if constexpr (std::is_same_v<T, float>) {
+    if (s.stride_w == 1) return col2im_rows(s, col, x);
+    std::fill(x, x + s.c_in * s.h * s.w, 0.0f);
+    return col2im_strided(s, col, x);
+  }
+#endif
+  std::fill(x, x + s.c_in * s.h * s.w, T(0));
+  col2im_generic(s, col, x);
 }
 
 // C (rows×cols, contiguous) = alpha·op(A)·op(B) + beta·C, A and B row-major
@@ -182,11 +351,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weigh
       for (std::int64_t grp = 0; grp < s.groups; ++grp)
         matmul<T>(k_group, plane, c_out_group, weight + grp * c_out_group * k_group, k_group, true,
                   g + grp * c_out_group * plane, plane, false, cols + grp * k_group * plane, T(0));
-      if (!pointwise) {
-        T* dst = grad_x + n * image;
-        std::fill(dst, dst + image, T(0));
-        col2im(s, cols, dst);
-      }
+      if (!pointwise) col2im(s, cols, grad_x + n * image);
     }
   });
 }

@@ -21,6 +21,9 @@ template <class T>
 void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, std::int64_t* indices);
 
 /// grad_x = zeros, then grad_y scattered (added) to the positions in indices.
+/// The window fields of s (kh, stride_h, ...) must be those of the forward
+/// pass that produced indices, or left at their defaults; plain 2×2 windows
+/// take a faster path that writes each input pixel once.
 template <class T>
 void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::int64_t* indices, T* grad_x);
 

@@ -67,20 +67,22 @@ Tensor dense(const Tensor& x) { return x.detach().contiguous(); }
 
 // ---- max pooling --------------------------------------------------------
 
-Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const SourceLocation& loc);
+Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const cpu::MaxPool2dShape& window,
+                         const SourceLocation& loc);
 
-cpu::MaxPool2dShape scatter_shape(const Shape& x_shape, const Shape& y_shape) {
-  cpu::MaxPool2dShape s;
-  s.planes = x_shape[0] * x_shape[1], s.h = x_shape[2], s.w = x_shape[3];
-  s.h_out = y_shape[2], s.w_out = y_shape[3];
-  return s;
+// The forward pass's window (kernel, stride, ...) with the sizes of the
+// tensors at hand.
+cpu::MaxPool2dShape scatter_shape(const Shape& x_shape, const Shape& y_shape, cpu::MaxPool2dShape window) {
+  window.planes = x_shape[0] * x_shape[1], window.h = x_shape[2], window.w = x_shape[3];
+  window.h_out = y_shape[2], window.w_out = y_shape[3];
+  return window;
 }
 
 // Scatters grad_y [N, C, h_out, w_out] to the argmax positions in a zero
 // tensor of x_shape. Linear in grad_y: its backward is the matching gather.
 Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Shape& x_shape,
-                           const SourceLocation& loc) {
-  const cpu::MaxPool2dShape s = scatter_shape(x_shape, grad_y.sizes());
+                           const cpu::MaxPool2dShape& window, const SourceLocation& loc) {
+  const cpu::MaxPool2dShape s = scatter_shape(x_shape, grad_y.sizes(), window);
   Tensor gx = detail::make_tensor(x_shape, grad_y.dtype());
   {
     Tensor gc = dense(grad_y);
@@ -89,15 +91,17 @@ Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Sh
     });
   }
   if (autograd::needs_grad(grad_y))
-    autograd::record("MaxPool2DBackwardBackward", loc, {&grad_y}, gx, [indices, loc](Node&, const Tensor& gg) {
-      return GradList{max_pool2d_gather(gg, indices, loc)};
-    });
+    autograd::record("MaxPool2DBackwardBackward", loc, {&grad_y}, gx,
+                     [indices, window, loc](Node&, const Tensor& gg) {
+                       return GradList{max_pool2d_gather(gg, indices, window, loc)};
+                     });
   return gx;
 }
 
 // Reads grad_x [N, C, H, W] at the argmax positions: the adjoint of the scatter.
-Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const SourceLocation& loc) {
-  const cpu::MaxPool2dShape s = scatter_shape(grad_x.sizes(), indices.sizes());
+Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const cpu::MaxPool2dShape& window,
+                         const SourceLocation& loc) {
+  const cpu::MaxPool2dShape s = scatter_shape(grad_x.sizes(), indices.sizes(), window);
   Tensor gy = detail::make_tensor(indices.sizes(), grad_x.dtype());
   {
     Tensor gc = dense(grad_x);
@@ -107,8 +111,8 @@ Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const Sour
   }
   if (autograd::needs_grad(grad_x))
     autograd::record("MaxPool2DGatherBackward", loc, {&grad_x}, gy,
-                     [indices, loc, x_shape = grad_x.sizes()](Node&, const Tensor& g) {
-                       return GradList{max_pool2d_backward(g, indices, x_shape, loc)};
+                     [indices, window, loc, x_shape = grad_x.sizes()](Node&, const Tensor& g) {
+                       return GradList{max_pool2d_backward(g, indices, x_shape, window, loc)};
                      });
   return gy;
 }
@@ -218,8 +222,8 @@ Tensor max_pool2d(const Tensor& input, Size2 kernel_size, std::optional<Size2> s
     }
     if (autograd::needs_grad(x))
       autograd::record("MaxPool2DWithIndicesBackward", loc, {&x}, y,
-                       [indices, loc, x_shape = x.sizes()](Node&, const Tensor& g) {
-                         return GradList{max_pool2d_backward(g, indices, x_shape, loc)};
+                       [indices, s, loc, x_shape = x.sizes()](Node&, const Tensor& g) {
+                         return GradList{max_pool2d_backward(g, indices, x_shape, s, loc)};
                        });
     return y;
   });
