@@ -38,7 +38,7 @@ cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
 export OMP_NUM_THREADS="$THREADS"
 # OpenBLAS kernels: the `chainrule` program (and bench_train_chainrule) replaces
 # the generic "Prescott" fallback of Debian's DYNAMIC_ARCH OpenBLAS on newer CPUs
-# by setting OPENBLAS_CORETYPE and re-executing itself (cr::cpu::use_fast_blas_kernels).
+# by setting OPENBLAS_CORETYPE and re-executing itself (cr::cpu::configure_runtime).
 # Ask it what it settles on and export that, so LibTorch, which loads the same
 # libopenblas, runs the same kernels.
 read -r _ coretype < <("$BUILD_DIR/bench/bench_train_chainrule" --openblas-env)

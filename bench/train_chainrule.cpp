@@ -22,9 +22,9 @@
 int main(int argc, char** argv) {
   // As the `chainrule` program does: re-exec with fast OpenBLAS kernels if
   // OpenBLAS fell back to its generic ones (does nothing if OPENBLAS_CORETYPE is set).
-  cr::cpu::use_fast_blas_kernels(argv);
+  cr::cpu::configure_runtime(argv);
   if (argc == 2 && std::string(argv[1]) == "--openblas-env") {
-    // For compare_training.sh: what use_fast_blas_kernels settled on, to give LibTorch the same.
+    // For compare_training.sh: what configure_runtime settled on, to give LibTorch the same.
     const char* coretype = std::getenv("OPENBLAS_CORETYPE");
     std::printf("%s %s\n", cr::cpu::blas_core_name().c_str(), coretype && *coretype ? coretype : "-");
     return 0;

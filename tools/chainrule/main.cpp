@@ -11,7 +11,7 @@
 #include "models.h"
 
 int main(int argc, char** argv) {
-  cr::cpu::use_fast_blas_kernels(argv);
+  cr::cpu::configure_runtime(argv);
   using cr::tools::EvalConfig;
   using cr::tools::TrainConfig;
   CLI::App app{"chainrule: a small autograd engine that shows who is to blame.\n"

@@ -1,31 +1,47 @@
 #include "chainrule/backend/cpu/blas.h"
 
 #include <cblas.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <cstdlib>
-#include <strings.h>
 
 namespace cr::cpu {
+
+namespace {
+
+// The best OpenBLAS kernel family for this CPU when OpenBLAS fell back to
+// Prescott without being told, else nullptr.
+const char* better_blas_core() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return nullptr;
+  if (strcasecmp(blas_core_name().c_str(), "prescott") != 0) return nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    return "SkylakeX";
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "Haswell";
+  return nullptr;
+}
+
+}  // namespace
 
 std::string blas_core_name() {
   const char* name = openblas_get_corename();
   return name ? name : "unknown";
 }
 
-void use_fast_blas_kernels(char** argv) {
-  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user (or a previous exec) chose
-  if (strcasecmp(blas_core_name().c_str(), "prescott") != 0) return;
-  const char* best = nullptr;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-    best = "SkylakeX";
-  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    best = "Haswell";
-  if (best == nullptr) return;
-  setenv("OPENBLAS_CORETYPE", best, 1);
+void configure_runtime(char** argv) {
+  bool changed = false;
+  if (const char* core = better_blas_core()) {
+    setenv("OPENBLAS_CORETYPE", core, 1);
+    changed = true;
+  }
+  if (std::getenv("GOMP_SPINCOUNT") == nullptr && std::getenv("OMP_WAIT_POLICY") == nullptr) {
+    setenv("GOMP_SPINCOUNT", "10000", 1);
+    changed = true;
+  }
+  if (!changed) return;
   execv("/proc/self/exe", argv);
-  // execv only returns on failure: carry on with the slow kernels.
+  // execv returns only on failure: carry on as we are.
 }
 
 }  // namespace cr::cpu

@@ -1,5 +1,5 @@
 #pragma once
-// Which OpenBLAS kernels run, and a way to get the fast ones.
+// Which OpenBLAS kernels run, and how a program gets the fast ones.
 
 #include <string>
 
@@ -8,14 +8,18 @@ namespace cr::cpu {
 /// The kernel family OpenBLAS picked for this CPU ("SkylakeX", "Haswell", "Prescott", ...).
 std::string blas_core_name();
 
-/// Debian's OpenBLAS (0.3.21) does not recognise CPUs newer than itself and
-/// falls back to its oldest SSE3 kernels ("Prescott"), about 4× slower than
-/// the AVX-512 ones such a CPU runs. OpenBLAS reads its choice from the
-/// environment only when it loads, so the remedy is to start again: when that
-/// fallback happened and the user has not set OPENBLAS_CORETYPE, this sets it
-/// to the best family the CPU supports and re-executes the program with the
-/// same arguments. Call it first thing in main(); it returns when there is
-/// nothing to do (or the re-exec failed, and the program goes on, slower).
-void use_fast_blas_kernels(char** argv);
+/// Applies two settings that OpenBLAS and libgomp read from the environment
+/// only when they load, by re-executing the program once with them set:
+///  - Debian's OpenBLAS (0.3.21) does not recognise CPUs newer than itself and
+///    falls back to its oldest SSE3 kernels ("Prescott"), 4-5x slower than the
+///    AVX-512 ones such a CPU runs: OPENBLAS_CORETYPE names the best family the
+///    CPU supports.
+///  - libgomp's threads spin for a long time at every barrier; on a machine
+///    whose cores are shared with other work that turns a 2-thread training
+///    step 3x slower than 1 thread: GOMP_SPINCOUNT=10000 bounds the spinning.
+/// Nothing is changed that the user set. Call it first thing in main(); it
+/// returns when there is nothing to do (or the re-exec failed, and the
+/// program goes on as it was).
+void configure_runtime(char** argv);
 
 }  // namespace cr::cpu
