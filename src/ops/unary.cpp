@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backend/cpu/loops.h"
+#include "backend/cpu/vmath.h"
 #include "chainrule/autograd/record.h"
 #include "chainrule/core/factories.h"
 #include "chainrule/ops/elementwise.h"
@@ -120,7 +121,10 @@ Tensor cos(const Tensor& x, SourceLocation loc) {
 }
 
 Tensor tanh(const Tensor& x, SourceLocation loc) {
-  Tensor out = unary_float(x, "tanh", loc, [](auto v) { return std::tanh(v); });
+  Tensor out = unary_float(x, "tanh", loc, [](auto v) {
+    if constexpr (std::is_same_v<decltype(v), float>) return cpu::tanh_float(v);  // vectorises; libm's does not
+    else return std::tanh(v);
+  });
   if (autograd::needs_grad(x))
     autograd::record("TanhBackward", loc, {&x}, out, [y = SavedTensor(out, true)](Node& self, const Tensor& g) {
       Tensor vy = y.unpack(self);
