@@ -126,10 +126,15 @@ GradList AccumulateGrad::apply(GradList&& grads) {
   if (!leaf.grad) {
     // Take the incoming buffer when nothing else can see it; copy it otherwise,
     // so later in-place accumulation never writes into someone else's tensor.
-    const bool exclusive = incoming.impl_ptr().use_count() == 1 && !incoming.impl()->is_view &&
-                           incoming.is_contiguous() && incoming.storage().nbytes() ==
-                               static_cast<std::size_t>(incoming.numel()) * incoming.element_size();
+    // A view qualifies when its storage has no other owner (the gradient of a
+    // transposed weight, transposed back: a view of a buffer nobody else holds).
+    TensorImpl& in = *incoming.impl();
+    const bool exclusive = incoming.impl_ptr().use_count() == 1 &&
+                           (!in.is_view || in.storage.use_count() == 1) && in.offset == 0 &&
+                           incoming.is_contiguous() &&
+                           in.storage->nbytes() == static_cast<std::size_t>(incoming.numel()) * incoming.element_size();
     Tensor owned = exclusive ? incoming.detach() : incoming.detach().clone();
+    owned.impl()->is_view = false;  // its storage is its own now
     leaf.grad = owned.impl_ptr();
   } else {
     Tensor(leaf.grad).add_(incoming);

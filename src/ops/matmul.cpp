@@ -116,6 +116,20 @@ Tensor matmul_forward(const Tensor& a, const Tensor& b, const char* op, const So
   return out;
 }
 
+// The gradient aᵀ·g of the right operand b of a 2-D product a·b. When b is a
+// transposed view of a row-major matrix (nn.Linear's weight.t()), it is
+// computed as (gᵀ·a)ᵀ: the same product, laid out like the matrix behind b, so
+// that once the transpose's backward undoes the .t() the gradient is
+// contiguous and AccumulateGrad keeps it instead of copying it transposed.
+Tensor right_grad(const Tensor& a, const Tensor& g, bool b_transposed) {
+  return b_transposed ? mm(g.t(), a).t() : mm(a.t(), g);
+}
+
+// Whether a 2-D b is stored column by column (a transposed row-major matrix).
+bool column_major(const Tensor& b) {
+  return b.dim() == 2 && b.sizes()[0] > 1 && b.sizes()[1] > 1 && b.strides()[0] == 1 && b.strides()[1] >= b.sizes()[0];
+}
+
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b, SourceLocation loc) {
@@ -171,10 +185,12 @@ Tensor mm(const Tensor& a, const Tensor& b, SourceLocation loc) {
   if (autograd::needs_grad(a, b)) {
     SavedTensor sa(b.requires_grad() ? a : Tensor(), false);
     SavedTensor sb(a.requires_grad() ? b : Tensor(), false);
-    autograd::record("MmBackward", loc, {&a, &b}, out, [sa, sb](Node& self, const Tensor& g) {
-      return GradList{self.needs_input_grad(0) ? mm(g, sb.unpack(self).t()) : Tensor(),
-                      self.needs_input_grad(1) ? mm(sa.unpack(self).t(), g) : Tensor()};
-    });
+    autograd::record("MmBackward", loc, {&a, &b}, out,
+                     [sa, sb, b_transposed = column_major(b)](Node& self, const Tensor& g) {
+                       return GradList{self.needs_input_grad(0) ? mm(g, sb.unpack(self).t()) : Tensor(),
+                                       self.needs_input_grad(1) ? right_grad(sa.unpack(self), g, b_transposed)
+                                                                : Tensor()};
+                     });
   }
   return out;
 }
@@ -217,11 +233,13 @@ Tensor addmm(const Tensor& bias, const Tensor& a, const Tensor& b, SourceLocatio
   if (autograd::needs_grad(bias) || autograd::needs_grad(a, b)) {
     SavedTensor sa(b.requires_grad() ? a : Tensor(), false);
     SavedTensor sb(a.requires_grad() ? b : Tensor(), false);
-    autograd::record("AddmmBackward", loc, {&bias, &a, &b}, out, [sa, sb](Node& self, const Tensor& g) {
-      return GradList{self.needs_input_grad(0) ? g : Tensor(),  // the engine sums it to the bias's shape
-                      self.needs_input_grad(1) ? mm(g, sb.unpack(self).t()) : Tensor(),
-                      self.needs_input_grad(2) ? mm(sa.unpack(self).t(), g) : Tensor()};
-    });
+    autograd::record("AddmmBackward", loc, {&bias, &a, &b}, out,
+                     [sa, sb, b_transposed = column_major(b)](Node& self, const Tensor& g) {
+                       return GradList{self.needs_input_grad(0) ? g : Tensor(),  // the engine sums it to the bias's shape
+                                       self.needs_input_grad(1) ? mm(g, sb.unpack(self).t()) : Tensor(),
+                                       self.needs_input_grad(2) ? right_grad(sa.unpack(self), g, b_transposed)
+                                                                : Tensor()};
+                     });
   }
   return out;
 }

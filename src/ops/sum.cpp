@@ -84,6 +84,8 @@ Tensor sum_kernel(const Tensor& x, const detail::ReductionDims& r, DType out_dty
           Acc s = 0;
           for (std::int64_t i = 0; i < count; ++i) s += static_cast<Acc>(q[i * st[1]]);
           *pa += s;
+        } else if (st[0] == 1 && st[1] == 1) {  // a dense row into a dense row (bias gradients): vectorises
+          for (std::int64_t i = 0; i < count; ++i) pa[i] += static_cast<Acc>(q[i]);
         } else {
           for (std::int64_t i = 0; i < count; ++i) pa[i * st[0]] += static_cast<Acc>(q[i * st[1]]);
         }

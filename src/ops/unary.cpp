@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backend/cpu/loops.h"
+#include "backend/cpu/vmath.h"
 #include "chainrule/autograd/record.h"
 #include "chainrule/core/factories.h"
 #include "chainrule/ops/elementwise.h"
@@ -120,11 +121,13 @@ Tensor cos(const Tensor& x, SourceLocation loc) {
 }
 
 Tensor tanh(const Tensor& x, SourceLocation loc) {
-  Tensor out = unary_float(x, "tanh", loc, [](auto v) { return std::tanh(v); });
+  Tensor out = unary_float(x, "tanh", loc, [](auto v) {
+    if constexpr (std::is_same_v<decltype(v), float>) return cpu::tanh_float(v);  // vectorises; libm's does not
+    else return std::tanh(v);
+  });
   if (autograd::needs_grad(x))
     autograd::record("TanhBackward", loc, {&x}, out, [y = SavedTensor(out, true)](Node& self, const Tensor& g) {
-      Tensor vy = y.unpack(self);
-      return GradList{mul(g, sub(1.0, mul(vy, vy)))};
+      return GradList{tanh_backward(g, y.unpack(self))};
     });
   return out;
 }
@@ -139,9 +142,52 @@ Tensor sigmoid(const Tensor& x, SourceLocation loc) {
   });
   if (autograd::needs_grad(x))
     autograd::record("SigmoidBackward", loc, {&x}, out, [y = SavedTensor(out, true)](Node& self, const Tensor& g) {
-      Tensor vy = y.unpack(self);
-      return GradList{mul(g, mul(vy, sub(1.0, vy)))};
+      return GradList{sigmoid_backward(g, y.unpack(self))};
     });
+  return out;
+}
+
+namespace {
+
+// out = f(grad, y) elementwise, for the fused backward of an activation whose
+// derivative is a function of its output y. Both must have one shape and dtype.
+template <class F>
+Tensor activation_backward(const Tensor& grad, const Tensor& y, const char* op, const SourceLocation& loc, F f) {
+  detail::check_floating(grad, op, loc);
+  detail::check_defined(y, op, loc);
+  detail::check_same_dtype(grad, y, op, loc);
+  if (grad.sizes() != y.sizes())
+    throw_error(op, "grad " + detail::describe(grad) + " and output " + detail::describe(y) + " differ in shape", loc);
+  Tensor out = detail::make_tensor(grad.sizes(), grad.dtype());
+  dispatch_floating(grad.dtype(), [&]<class T>() { cpu::map2<T, T, T>(out, grad, y, f); });
+  return out;
+}
+
+}  // namespace
+
+Tensor tanh_backward(const Tensor& grad, const Tensor& y, SourceLocation loc) {
+  Tensor out = activation_backward(grad, y, "tanh_backward", loc, [](auto g, auto v) { return g * (1 - v * v); });
+  if (autograd::needs_grad(grad, y))
+    autograd::record("TanhBackwardBackward", loc, {&grad, &y}, out,
+                     [sg = SavedTensor(grad, false), sy = SavedTensor(y, false)](Node& self, const Tensor& gg) {
+                       Tensor vy = sy.unpack(self);
+                       return GradList{self.needs_input_grad(0) ? tanh_backward(gg, vy) : Tensor(),
+                                       self.needs_input_grad(1) ? mul(mul(gg, sg.unpack(self)), mul(vy, -2.0))
+                                                                : Tensor()};
+                     });
+  return out;
+}
+
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& y, SourceLocation loc) {
+  Tensor out = activation_backward(grad, y, "sigmoid_backward", loc, [](auto g, auto v) { return g * (v * (1 - v)); });
+  if (autograd::needs_grad(grad, y))
+    autograd::record("SigmoidBackwardBackward", loc, {&grad, &y}, out,
+                     [sg = SavedTensor(grad, false), sy = SavedTensor(y, false)](Node& self, const Tensor& gg) {
+                       Tensor vy = sy.unpack(self);
+                       return GradList{self.needs_input_grad(0) ? sigmoid_backward(gg, vy) : Tensor(),
+                                       self.needs_input_grad(1) ? mul(mul(gg, sg.unpack(self)), sub(1.0, mul(vy, 2.0)))
+                                                                : Tensor()};
+                     });
   return out;
 }
 

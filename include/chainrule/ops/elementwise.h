@@ -97,5 +97,11 @@ Tensor logical_not(const Tensor& a, CR_LOC);
 
 /// grad where y > 0, else 0: the backward of relu, fused (and differentiable in grad).
 Tensor relu_backward(const Tensor& grad, const Tensor& y, CR_LOC);
+/// grad·(1 − y²) for y = tanh(x): the backward of tanh in one pass (one kernel
+/// and one allocation instead of three), differentiable in grad and y.
+Tensor tanh_backward(const Tensor& grad, const Tensor& y, CR_LOC);
+/// grad·y·(1 − y) for y = sigmoid(x): the backward of sigmoid in one pass,
+/// differentiable in grad and y.
+Tensor sigmoid_backward(const Tensor& grad, const Tensor& y, CR_LOC);
 
 }  // namespace cr
