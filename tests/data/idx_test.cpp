@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "chainrule/data.h"
+#include "support/temp_dir.h"
 #include "support/tensor_testing.h"
 
 namespace cr::data {
@@ -21,21 +22,7 @@ using Bytes = std::vector<std::uint8_t>;
 using cr::testing::expect_error;
 using cr::testing::values;
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / (std::string("chainrule_idx_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using cr::testing::TempDir;
 
 void write_raw(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);

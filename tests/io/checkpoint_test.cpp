@@ -10,6 +10,7 @@
 
 #include "chainrule/io.h"
 #include "chainrule/nn/module.h"
+#include "support/temp_dir.h"
 #include "support/tensor_testing.h"
 
 namespace cr::io {
@@ -19,20 +20,7 @@ namespace fs = std::filesystem;
 using cr::testing::expect_error;
 using cr::testing::values;
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / (std::string("chainrule_ckpt_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-};
+using cr::testing::TempDir;
 
 // A layer with parameters and buffers of several dtypes, like BatchNorm's.
 class Block : public nn::Module {

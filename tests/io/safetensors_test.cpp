@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "chainrule/io.h"
+#include "support/temp_dir.h"
 #include "support/tensor_testing.h"
 
 namespace cr::io {
@@ -24,26 +25,7 @@ using Bytes = std::string;  // raw file contents
 using cr::testing::expect_error;
 using cr::testing::values;
 
-class TempDir {
- public:
-  TempDir() {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / (std::string("chainrule_st_") + info->name() + "_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path path_;
-};
+using cr::testing::TempDir;
 
 void write_file(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
