@@ -192,7 +192,8 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y, SourceLocation loc)
 }
 
 Tensor relu(const Tensor& x, SourceLocation loc) {
-  Tensor out = unary_float(x, "relu", loc, [](auto v) { return v > 0 ? v : decltype(v)(0); });
+  // NaN stays NaN (as in PyTorch): hiding it would hide the first NaN from the blame tooling.
+  Tensor out = unary_float(x, "relu", loc, [](auto v) { return (v > 0 || v != v) ? v : decltype(v)(0); });
   if (autograd::needs_grad(x))
     autograd::record("ReluBackward", loc, {&x}, out, [y = SavedTensor(out, true)](Node& self, const Tensor& g) {
       return GradList{relu_backward(g, y.unpack(self).detach())};
@@ -205,7 +206,8 @@ Tensor relu_backward(const Tensor& grad, const Tensor& y, SourceLocation loc) {
   detail::check_same_dtype(grad, y, "relu_backward", loc);
   Tensor out = detail::make_tensor(grad.sizes(), grad.dtype());
   dispatch_floating(grad.dtype(), [&]<class T>() {
-    cpu::map2<T, T, T>(out, grad, y, [](T g, T v) { return v > 0 ? g : T(0); });
+    // Zero only where y <= 0, so a NaN output passes its gradient on, as PyTorch's threshold_backward.
+    cpu::map2<T, T, T>(out, grad, y, [](T g, T v) { return v <= 0 ? T(0) : g; });
   });
   if (autograd::needs_grad(grad))
     autograd::record("ReluBackwardBackward", loc, {&grad}, out,

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "chainrule/chainrule.h"
 #include "support/tensor_testing.h"
@@ -71,6 +72,20 @@ TEST(Elementwise, SigmoidAndSoftplusStayFiniteForLargeInputs) {
   Tensor x = cr::tensor({-1000.0, 1000.0});
   EXPECT_EQ(values(x.sigmoid()), (std::vector<double>{0.0, 1.0}));
   EXPECT_EQ(values(x.softplus()), (std::vector<double>{0.0, 1000.0}));
+}
+
+TEST(Elementwise, ReluKeepsNaN) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  Tensor x = cr::tensor({nan, -1.0, 2.0}, cr::kFloat64).requires_grad_();
+  Tensor y = x.relu();
+  auto got = values(y);
+  EXPECT_TRUE(std::isnan(got[0]));
+  EXPECT_EQ(got[1], 0.0);
+  EXPECT_EQ(got[2], 2.0);
+  y.sum().backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{1.0, 0.0, 1.0}));
+  auto f32 = values(cr::tensor({nan}).relu());
+  EXPECT_TRUE(std::isnan(f32[0]));
 }
 
 TEST(Elementwise, ComparisonsGiveBool) {
