@@ -8,16 +8,13 @@
 #include <vector>
 
 #include "chainrule/chainrule.h"
+#include "support/tensor_testing.h"
 
 namespace {
 
 using cr::Tensor;
 
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.detach().to(cr::kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
+using cr::testing::values;
 
 Tensor longs(const std::vector<std::int64_t>& v, const cr::Shape& shape = {}) {
   return cr::tensor<std::int64_t>(v, shape);
@@ -36,30 +33,9 @@ Tensor transposed_leaf(const cr::Shape& shape) {
   return view;
 }
 
-template <class F>
-void expect_error(F&& fn, const std::string& op, const std::string& fragment = "") {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a cr::Error from " << op;
-  } catch (const cr::Error& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.rfind(op + ":", 0), 0u) << what;
-    if (!fragment.empty()) EXPECT_NE(what.find(fragment), std::string::npos) << what;
-    EXPECT_NE(what.find("indexing_test.cpp:"), std::string::npos) << "no caller location in: " << what;
-  }
-}
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                      const std::vector<Tensor>& inputs) {
-  auto result = cr::autograd::gradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.message;
-}
-
-void expect_gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                          const std::vector<Tensor>& inputs) {
-  auto result = cr::autograd::gradgradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.message;
-}
+using cr::testing::expect_error;
+using cr::testing::expect_gradcheck;
+using cr::testing::expect_gradgradcheck;
 
 // ---- index_select -----------------------------------------------------------------
 

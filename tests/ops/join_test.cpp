@@ -7,17 +7,14 @@
 #include <vector>
 
 #include "chainrule/chainrule.h"
+#include "support/tensor_testing.h"
 
 namespace {
 
 using cr::Tensor;
 
 // The elements of `t` in row-major order, as doubles (any dtype, any strides).
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.detach().to(cr::kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return std::vector<double>(p, p + c.numel());
-}
+using cr::testing::values;
 
 Tensor f64(const std::vector<double>& v, const cr::Shape& shape) {
   return cr::tensor<double>(v, shape, cr::kFloat64);
@@ -43,30 +40,9 @@ Tensor strided_leaf(std::int64_t rows, std::int64_t cols) {
   return view;
 }
 
-template <class F>
-void expect_error(F&& fn, const std::string& op, const std::string& fragment = "") {
-  try {
-    fn();
-    ADD_FAILURE() << "expected a cr::Error from " << op;
-  } catch (const cr::Error& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.rfind(op + ":", 0), 0u) << what;
-    if (!fragment.empty()) EXPECT_NE(what.find(fragment), std::string::npos) << what;
-    EXPECT_NE(what.find("join_test.cpp:"), std::string::npos) << "no caller location in: " << what;
-  }
-}
-
-void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                      const std::vector<Tensor>& inputs) {
-  auto result = cr::autograd::gradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.message;
-}
-
-void expect_gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
-                          const std::vector<Tensor>& inputs) {
-  auto result = cr::autograd::gradgradcheck(fn, inputs);
-  EXPECT_TRUE(result.ok) << result.message;
-}
+using cr::testing::expect_error;
+using cr::testing::expect_gradcheck;
+using cr::testing::expect_gradgradcheck;
 
 // ---- cat ------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 
 #include "chainrule/autograd/gradcheck.h"
 #include "chainrule/chainrule.h"
+#include "support/tensor_testing.h"
 
 namespace {
 
@@ -22,11 +23,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 Tensor f64(const std::vector<double>& values, const cr::Shape& shape) { return cr::tensor(values, shape); }
 
 // Values in row-major (logical) order, whatever the layout and dtype.
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.to(cr::kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return {p, p + c.numel()};
-}
+using cr::testing::values;
 
 std::vector<std::int64_t> ints(const Tensor& t) {
   EXPECT_EQ(t.dtype(), cr::kInt64);
@@ -54,23 +51,6 @@ Tensor transposed_leaf(const cr::Shape& shape_after_transpose) {
   return x;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const cr::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-// The call throws cr::Error, its message starts with "op: " and names this file.
-#define EXPECT_OP_ERROR(op, ...)                                                    \
-  do {                                                                              \
-    EXPECT_THROW(__VA_ARGS__, cr::Error);                                           \
-    const std::string message = error_of([&] { __VA_ARGS__; });                     \
-    EXPECT_EQ(message.rfind(std::string(op) + ": ", 0), 0u) << message;              \
-    EXPECT_NE(message.find("reduction_test.cpp"), std::string::npos) << message;    \
-  } while (0)
 
 // ---- var / std --------------------------------------------------------------------
 

@@ -10,6 +10,7 @@
 
 #include "chainrule/autograd/gradcheck.h"
 #include "chainrule/chainrule.h"
+#include "support/tensor_testing.h"
 
 namespace {
 
@@ -21,11 +22,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 Tensor f64(const std::vector<double>& values, const cr::Shape& shape) { return cr::tensor(values, shape); }
 
-std::vector<double> values(const Tensor& t) {
-  Tensor c = t.to(cr::kFloat64).contiguous();
-  const double* p = c.data_ptr<double>();
-  return {p, p + c.numel()};
-}
+using cr::testing::values;
 
 void expect_close(const Tensor& got, const Tensor& want, double tol) {
   ASSERT_EQ(got.sizes(), want.sizes());
@@ -39,22 +36,6 @@ Tensor reference_softmax(const Tensor& x, std::int64_t dim) {
   return e / e.sum({dim}, true);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const cr::Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
-#define EXPECT_OP_ERROR(op, ...)                                                 \
-  do {                                                                           \
-    EXPECT_THROW(__VA_ARGS__, cr::Error);                                        \
-    const std::string message = error_of([&] { __VA_ARGS__; });                  \
-    EXPECT_EQ(message.rfind(std::string(op) + ": ", 0), 0u) << message;           \
-    EXPECT_NE(message.find("softmax_test.cpp"), std::string::npos) << message;   \
-  } while (0)
 
 TEST(Softmax, HandComputedValues) {
   Tensor x = f64({1, 2, 3, 0, 0, 0}, {2, 3});

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -48,7 +49,22 @@ void expect_error(F&& fn, const std::string& op, const std::string& fragment = "
   }
 }
 
+/// Fails the test with the first mismatch gradcheck / gradgradcheck finds.
+inline void expect_gradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                             const std::vector<Tensor>& inputs) {
+  auto result = autograd::gradcheck(fn, inputs);
+  EXPECT_TRUE(result.ok) << result.message;
+}
+inline void expect_gradgradcheck(const std::function<Tensor(const std::vector<Tensor>&)>& fn,
+                                 const std::vector<Tensor>& inputs) {
+  auto result = autograd::gradgradcheck(fn, inputs);
+  EXPECT_TRUE(result.ok) << "second order: " << result.message;
+}
+
 }  // namespace cr::testing
+
+// The statement throws a cr::Error starting with "op:" that names the caller's file:line.
+#define EXPECT_OP_ERROR(op, ...) ::cr::testing::expect_error([&] { __VA_ARGS__; }, op)
 
 // Fails the test with the first mismatch; more context can be streamed in:
 //   EXPECT_GRADCHECK(f, inputs) << "shape " << shape;
