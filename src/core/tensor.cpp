@@ -40,6 +40,11 @@ std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op, const
   return dim < 0 ? dim + bound : dim;
 }
 
+bool is_exclusive_buffer(const Tensor& t) {
+  return t.defined() && t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && !t.requires_grad() &&
+         t.storage_offset() == 0 && t.is_contiguous();
+}
+
 std::string describe(const Tensor& t) {
   if (!t.defined()) return "undefined";
   return t.sizes().str() + " " + std::string(dtype_name(t.dtype()));

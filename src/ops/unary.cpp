@@ -196,7 +196,17 @@ Tensor relu(const Tensor& x, SourceLocation loc) {
   Tensor out = unary_float(x, "relu", loc, [](auto v) { return (v > 0 || v != v) ? v : decltype(v)(0); });
   if (autograd::needs_grad(x))
     autograd::record("ReluBackward", loc, {&x}, out, [y = SavedTensor(out, true)](Node& self, const Tensor& g) {
-      return GradList{relu_backward(g, y.unpack(self).detach())};
+      const Tensor vy = y.unpack(self).detach();
+      // A gradient nothing else holds is masked in place: in a CNN that saves
+      // a buffer the size of the largest activation at the peak of backward.
+      if (detail::is_exclusive_buffer(g) && g.dtype() == vy.dtype() && g.sizes() == vy.sizes()) {
+        Tensor grad = g;
+        dispatch_floating(grad.dtype(), [&]<class T>() {
+          cpu::map2<T, T, T>(grad, grad, vy, [](T gi, T v) { return v <= 0 ? T(0) : gi; });
+        });
+        return GradList{grad};
+      }
+      return GradList{relu_backward(g, vy)};
     });
   return out;
 }

@@ -285,6 +285,39 @@ TEST(ElementwiseGrad, ReluGradientIsFusedAndDifferentiable) {
   EXPECT_EQ(values(gg[0]), (std::vector<double>{0.0, 2.0}));
 }
 
+// ReLU's backward writes its result over the incoming gradient when nothing
+// else holds it (one buffer fewer at the peak of a CNN's backward): the
+// buffer handed to the hook is the one that ends up as x.grad().
+TEST(ElementwiseGrad, ReluBackwardReusesAnExclusiveGradient) {
+  Tensor x = cr::tensor({-1.0, 2.0, -3.0, 4.0}, cr::kFloat64).requires_grad_();
+  Tensor y = x.relu();
+  const double* seen = nullptr;
+  y.register_hook([&](const Tensor& g) {
+    seen = g.data_ptr<double>();
+    return Tensor();
+  });
+  (y * 3.0).sum().backward();
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{0.0, 3.0, 0.0, 3.0}));
+  EXPECT_EQ(x.grad().data_ptr<double>(), seen);
+}
+
+// A gradient someone else can see (here y's retained .grad()) is never overwritten.
+TEST(ElementwiseGrad, ReluBackwardLeavesASharedGradientAlone) {
+  Tensor x = cr::tensor({-1.0, 2.0, -3.0, 4.0}, cr::kFloat64).requires_grad_();
+  Tensor y = x.relu();
+  y.retain_grad();
+  Tensor kept;
+  Tensor z = x.relu();
+  z.register_hook([&](const Tensor& g) {
+    kept = g;
+    return Tensor();
+  });
+  (y * 3.0 + z * 5.0).sum().backward();
+  EXPECT_EQ(values(y.grad()), (std::vector<double>{3.0, 3.0, 3.0, 3.0}));
+  EXPECT_EQ(values(kept), (std::vector<double>{5.0, 5.0, 5.0, 5.0}));
+  EXPECT_EQ(values(x.grad()), (std::vector<double>{0.0, 8.0, 0.0, 8.0}));
+}
+
 // ---- in-place ------------------------------------------------------------
 
 TEST(InPlace, ArithmeticWritesIntoTheTensor) {
