@@ -16,7 +16,7 @@ JOBS="${JOBS:-2}"
 CHAINRULE_PACKAGES=(
   cmake g++ make
   libopenblas-openmp-dev libgtest-dev libbenchmark-dev
-  zlib1g-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist
+  zlib1g-dev nlohmann-json3-dev libcli11-dev libdnnl-dev dataset-fashion-mnist
 )
 
 is_installed() {

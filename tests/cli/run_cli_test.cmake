@@ -52,3 +52,17 @@ run_cli(TRUE eval --model mlp --load ${checkpoint})
 expect_in("accuracy ${trained}%")
 run_cli(FALSE eval --model cnn --load ${checkpoint})
 expect_in("error:")
+
+# The ResNet: BatchNorm layers and projection shortcuts appear in the
+# gradient-flow report, and a checkpoint carries the BatchNorm running
+# statistics, so eval reproduces the accuracy training reported.
+set(resnet_checkpoint ${WORK_DIR}/resnet.safetensors)
+file(REMOVE ${resnet_checkpoint})
+run_cli(TRUE train --model resnet --epochs 1 --limit 1024 --save ${resnet_checkpoint})
+expect_in("bn1.weight")
+expect_in("downsample.0.weight")
+expect_in("summary: resnet")
+string(REGEX MATCH "final test accuracy ([0-9.]+)%" _ "${output}")
+set(resnet_trained ${CMAKE_MATCH_1})
+run_cli(TRUE eval --model resnet --load ${resnet_checkpoint})
+expect_in("accuracy ${resnet_trained}%")

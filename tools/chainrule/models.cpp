@@ -34,23 +34,24 @@ std::shared_ptr<nn::Module> cnn() {
   return net;
 }
 
-// A small ResNet (ResNet-8 in the CIFAR family's naming): a 3×3 stem with
-// BatchNorm, three stages of one basic residual block each (16, 32, 64
-// channels at 28, 14, 7 pixels; projection shortcuts where the shape
-// changes), global average pooling and one fully connected layer. Narrow on
-// purpose: about 7 GFLOP per training step of 128 images, so that it trains
-// in minutes on two cores.
+// A small ResNet: a 3×3 stem with BatchNorm and 2×2 max pooling, then three
+// stages of one basic residual block each (32, 64, 128 channels at 14, 7, 4
+// pixels; projection shortcuts where the shape changes), global average
+// pooling and one fully connected layer. Pooling after the stem keeps the
+// widest tensors off the full 28×28 grid, where BatchNorm and ReLU are
+// memory-bound: about 10 MMAC per image, 0.7 M parameters.
 std::shared_ptr<nn::Module> resnet() {
   auto net = std::make_shared<nn::Sequential>();
-  net->push_back(std::make_shared<nn::Conv2d>(1, 16, 3, 1, 1, 1, 1, /*bias=*/false));
-  net->push_back(std::make_shared<nn::BatchNorm2d>(16));
+  net->push_back(std::make_shared<nn::Conv2d>(1, 32, 3, 1, 1, 1, 1, /*bias=*/false));
+  net->push_back(std::make_shared<nn::BatchNorm2d>(32));
   net->push_back(std::make_shared<nn::ReLU>());
-  net->push_back(std::make_shared<nn::ResidualBlock>(16, 16, 1));
-  net->push_back(std::make_shared<nn::ResidualBlock>(16, 32, 2));
+  net->push_back(std::make_shared<nn::MaxPool2d>(2));
+  net->push_back(std::make_shared<nn::ResidualBlock>(32, 32, 1));
   net->push_back(std::make_shared<nn::ResidualBlock>(32, 64, 2));
+  net->push_back(std::make_shared<nn::ResidualBlock>(64, 128, 2));
   net->push_back(std::make_shared<nn::AdaptiveAvgPool2d>(1));
   net->push_back(std::make_shared<nn::Flatten>());
-  net->push_back(std::make_shared<nn::Linear>(64, 10));
+  net->push_back(std::make_shared<nn::Linear>(128, 10));
   return net;
 }
 

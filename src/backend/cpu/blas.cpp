@@ -5,6 +5,10 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <string>
+#if defined(CHAINRULE_ONEDNN_GEMM)
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 namespace cr::cpu {
 
@@ -27,6 +31,15 @@ const char* better_blas_core() {
 std::string blas_core_name() {
   const char* name = openblas_get_corename();
   return name ? name : "unknown";
+}
+
+std::string float_gemm_library() {
+#if defined(CHAINRULE_ONEDNN_GEMM)
+  const dnnl_version_t* v = dnnl_version();
+  return "oneDNN-" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
+#else
+  return "OpenBLAS";
+#endif
 }
 
 void configure_runtime(char** argv) {

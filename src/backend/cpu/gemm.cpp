@@ -3,6 +3,9 @@
 #include "backend/cpu/loops.h"
 
 #include <cblas.h>
+#if defined(CHAINRULE_ONEDNN_GEMM)
+#include <oneapi/dnnl/dnnl.h>
+#endif
 
 #include <algorithm>
 #include <limits>
@@ -30,6 +33,14 @@ template <>
 struct Blas<float> {
   static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, float alpha,
                    const float* a, blasint lda, const float* b, blasint ldb, float beta, float* c, blasint ldc) {
+#if defined(CHAINRULE_ONEDNN_GEMM)
+    // oneDNN's JIT kernels (row-major, like our calls) are faster than
+    // OpenBLAS's on the products of training steps; it refuses only
+    // arguments we never pass, and then OpenBLAS answers instead.
+    if (dnnl_sgemm(ta == CblasTrans ? 'T' : 'N', tb == CblasTrans ? 'T' : 'N', m, n, k, alpha, a, lda, b, ldb, beta, c,
+                   ldc) == dnnl_success)
+      return;
+#endif
     cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
   static void gemv(CBLAS_TRANSPOSE t, blasint m, blasint n, float alpha, const float* a, blasint lda,

@@ -8,6 +8,10 @@ namespace cr::cpu {
 /// The kernel family OpenBLAS picked for this CPU ("SkylakeX", "Haswell", "Prescott", ...).
 std::string blas_core_name();
 
+/// The library that runs float32 matrix products: "oneDNN <version>" when
+/// chainrule was built with it (CMake option CHAINRULE_ONEDNN), else "OpenBLAS".
+std::string float_gemm_library();
+
 /// Applies two settings that OpenBLAS and libgomp read from the environment
 /// only when they load, by re-executing the program once with them set:
 ///  - Debian's OpenBLAS (0.3.21) does not recognise CPUs newer than itself and
