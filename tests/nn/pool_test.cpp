@@ -409,6 +409,10 @@ TEST(Pooling, Errors) {
   expect_error([&] { F::max_pool2d(x, 3, std::nullopt, 2); }, "max_pool2d", "at most half");
   expect_error([&] { F::max_pool2d(x, {7, 2}); }, "max_pool2d", "larger than the padded input");
   expect_error([&] { F::max_pool2d(x, 4, std::nullopt, 0, 2); }, "max_pool2d", "larger than the padded input");
+  // Argmax offsets are 32-bit: a larger plane is refused before anything is
+  // allocated (the input is one element, broadcast).
+  Tensor huge = cr::zeros({1}).expand({1, 1, 46341, 46341});
+  expect_error([&] { F::max_pool2d(huge, 2); }, "max_pool2d", "2^31 - 1");
   expect_error([&] { F::avg_pool2d(x, {2, 3}, std::nullopt, {1, 2}); }, "avg_pool2d", "at most half");
   expect_error([&] { F::avg_pool2d(x, 7); }, "avg_pool2d", "larger than the padded input");
   expect_error([&] { F::avg_pool2d(cr::randn({1, 2, 3, 4, 5}), 2); }, "avg_pool2d", "[1, 2, 3, 4, 5]");

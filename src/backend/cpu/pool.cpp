@@ -44,7 +44,7 @@ bool worth_threads(std::int64_t planes, std::int64_t work) { return planes > 1 &
 // take the general loop.
 template <class T, int KH, int KW>
 void max_pool_plane(const MaxPool2dShape& s, const std::vector<Taps>& rows, const std::vector<Taps>& cols,
-                    const T* image, T* out, std::int64_t* idx) {
+                    const T* image, T* out, PoolIndex* idx) {
   const std::int64_t w = s.w, w_out = s.w_out, h_out = s.h_out, dh = s.dil_h, dw = s.dil_w;
   for (std::int64_t oh = 0; oh < h_out; ++oh) {
     const Taps r = rows[static_cast<std::size_t>(oh)];
@@ -100,7 +100,7 @@ void max_pool_plane(const MaxPool2dShape& s, const std::vector<Taps>& rows, cons
           }
       }
       out[oh * w_out + ow] = best;
-      idx[oh * w_out + ow] = where;
+      idx[oh * w_out + ow] = static_cast<PoolIndex>(where);
     }
   }
 }
@@ -160,7 +160,7 @@ __mmask16 later_wins(__m512 x, __m512 y) {
 // left's. On a tie there (equal values or two NaNs) the earlier tap wins,
 // which is the right one only for b against c: so the first NaN wins and the
 // first of tied maxima keeps the gradient, as in the general kernel.
-void max_pool_2x2_plane(const MaxPool2dShape& s, const float* image, float* out, std::int64_t* idx) {
+void max_pool_2x2_plane(const MaxPool2dShape& s, const float* image, float* out, PoolIndex* idx) {
   const std::int64_t w = s.w, w_out = s.w_out;
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (std::int64_t oh = 0; oh < s.h_out; ++oh) {
@@ -182,12 +182,8 @@ void max_pool_2x2_plane(const MaxPool2dShape& s, const float* image, float* out,
       const __m512i right_at = _mm512_add_epi32(_mm512_maskz_mov_epi32(take_d, row_step), _mm512_set1_epi32(1));
       const __m512i at = _mm512_add_epi32(_mm512_mask_blend_epi32(take_right, left_at, right_at),
                                           _mm512_add_epi32(lane, lane));  // + 2·lane
-      const __m512i origin = _mm512_set1_epi64(2 * oh * w + 2 * ow);
-      std::int64_t* where = idx + oh * w_out + ow;
-      _mm512_mask_storeu_epi64(where, static_cast<__mmask8>(valid),
-                               _mm512_add_epi64(origin, _mm512_cvtepi32_epi64(_mm512_castsi512_si256(at))));
-      _mm512_mask_storeu_epi64(where + 8, static_cast<__mmask8>(valid >> 8),
-                               _mm512_add_epi64(origin, _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(at, 1))));
+      const __m512i origin = _mm512_set1_epi32(static_cast<int>(2 * oh * w + 2 * ow));
+      _mm512_mask_storeu_epi32(idx + oh * w_out + ow, valid, _mm512_add_epi32(origin, at));
     }
   }
 }
@@ -195,23 +191,17 @@ void max_pool_2x2_plane(const MaxPool2dShape& s, const float* image, float* out,
 // The scatter for plain 2×2 windows: they do not overlap, so each input pixel
 // is written once, with its window's gradient or zero, and grad_x needs no
 // zero fill first.
-void max_unpool_2x2_plane(const MaxPool2dShape& s, const float* g, const std::int64_t* idx, float* gx) {
+void max_unpool_2x2_plane(const MaxPool2dShape& s, const float* g, const PoolIndex* idx, float* gx) {
   const std::int64_t w = s.w, w_out = s.w_out;
-  const __m512i lane2 = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
   for (std::int64_t oh = 0; oh < s.h_out; ++oh) {
     float* top = gx + 2 * oh * w;
     for (std::int64_t ow = 0; ow < w_out; ow += 16) {
       const std::int64_t n = std::min<std::int64_t>(16, w_out - ow);
       const __mmask16 valid = first_lanes(n);
-      const std::int64_t* where = idx + oh * w_out + ow;
-      // Offsets from each window's top-left tap; they fit in 32 bits.
-      const __m512i origin = _mm512_add_epi64(_mm512_set1_epi64(2 * oh * w + 2 * ow), lane2);
-      const __m512i origin_hi = _mm512_add_epi64(origin, _mm512_set1_epi64(16));
-      const __m256i at_lo = _mm512_cvtepi64_epi32(
-          _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(valid), where), origin));
-      const __m256i at_hi = _mm512_cvtepi64_epi32(
-          _mm512_sub_epi64(_mm512_maskz_loadu_epi64(static_cast<__mmask8>(valid >> 8), where + 8), origin_hi));
-      const __m512i at = _mm512_inserti64x4(_mm512_castsi256_si512(at_lo), at_hi, 1);
+      // Offsets from each window's top-left tap: 0, 1, w or w + 1.
+      const __m512i origin = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * oh * w + 2 * ow)), lane2);
+      const __m512i at = _mm512_sub_epi32(_mm512_maskz_loadu_epi32(valid, idx + oh * w_out + ow), origin);
       const __m512 v = _mm512_maskz_loadu_ps(valid, g + oh * w_out + ow);
       auto lands = [&](std::int64_t offset) {
         return _mm512_maskz_mov_ps(_mm512_cmpeq_epi32_mask(at, _mm512_set1_epi32(static_cast<int>(offset))), v);
@@ -230,7 +220,7 @@ void max_unpool_2x2_plane(const MaxPool2dShape& s, const float* g, const std::in
 }  // namespace
 
 template <class T>
-void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, std::int64_t* indices) {
+void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, PoolIndex* indices) {
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>)
     if (is_plain_2x2(s)) {
@@ -253,7 +243,7 @@ void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, std::int64_t*
 }
 
 template <class T>
-void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::int64_t* indices, T* grad_x) {
+void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const PoolIndex* indices, T* grad_x) {
   const std::int64_t in_plane = s.h * s.w, out_plane = s.h_out * s.w_out;
 #if defined(__AVX512F__)
   if constexpr (std::is_same_v<T, float>)
@@ -267,7 +257,7 @@ void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::in
   parallel_for(s.planes, worth_threads(s.planes, s.planes * (in_plane + out_plane)), [&](std::int64_t p) {
     T* gx = grad_x + p * in_plane;
     const T* g = grad_y + p * out_plane;
-    const std::int64_t* idx = indices + p * out_plane;
+    const PoolIndex* idx = indices + p * out_plane;
     std::fill(gx, gx + in_plane, T(0));
     for (std::int64_t i = 0; i < out_plane; ++i)
       if (idx[i] >= 0) gx[idx[i]] += g[i];
@@ -275,12 +265,12 @@ void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::in
 }
 
 template <class T>
-void max_pool2d_gather(const MaxPool2dShape& s, const T* grad_x, const std::int64_t* indices, T* grad_y) {
+void max_pool2d_gather(const MaxPool2dShape& s, const T* grad_x, const PoolIndex* indices, T* grad_y) {
   const std::int64_t in_plane = s.h * s.w, out_plane = s.h_out * s.w_out;
   parallel_for(s.planes, worth_threads(s.planes, s.planes * out_plane), [&](std::int64_t p) {
     const T* gx = grad_x + p * in_plane;
     T* g = grad_y + p * out_plane;
-    const std::int64_t* idx = indices + p * out_plane;
+    const PoolIndex* idx = indices + p * out_plane;
     for (std::int64_t i = 0; i < out_plane; ++i) g[i] = idx[i] >= 0 ? gx[idx[i]] : T(0);
   });
 }
@@ -330,9 +320,9 @@ void avg_pool2d_backward(const AvgPool2dShape& s, const T* grad_y, T* grad_x) {
 }
 
 #define CR_INSTANTIATE(T)                                                                               \
-  template void max_pool2d_forward<T>(const MaxPool2dShape&, const T*, T*, std::int64_t*);              \
-  template void max_pool2d_backward<T>(const MaxPool2dShape&, const T*, const std::int64_t*, T*);       \
-  template void max_pool2d_gather<T>(const MaxPool2dShape&, const T*, const std::int64_t*, T*);         \
+  template void max_pool2d_forward<T>(const MaxPool2dShape&, const T*, T*, PoolIndex*);                 \
+  template void max_pool2d_backward<T>(const MaxPool2dShape&, const T*, const PoolIndex*, T*);          \
+  template void max_pool2d_gather<T>(const MaxPool2dShape&, const T*, const PoolIndex*, T*);            \
   template void avg_pool2d_forward<T>(const AvgPool2dShape&, const T*, T*);                             \
   template void avg_pool2d_backward<T>(const AvgPool2dShape&, const T*, T*);
 CR_INSTANTIATE(float)

@@ -15,22 +15,27 @@ struct MaxPool2dShape {
   std::int64_t kh = 1, kw = 1, stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
 };
 
-/// y = the window maxima, indices = where each came from (ih·w + iw within its
-/// plane, as PyTorch stores them). A NaN in a window wins, as in PyTorch.
+/// Where a window's maximum came from: ih·w + iw within its plane (as PyTorch
+/// stores it), or -1 for a window wholly in the padding. 32 bits, half the
+/// memory traffic of int64: callers check that a plane fits.
+using PoolIndex = std::int32_t;
+
+/// y = the window maxima, indices = where each came from. A NaN in a window
+/// wins, as in PyTorch.
 template <class T>
-void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, std::int64_t* indices);
+void max_pool2d_forward(const MaxPool2dShape& s, const T* x, T* y, PoolIndex* indices);
 
 /// grad_x = zeros, then grad_y scattered (added) to the positions in indices.
 /// The window fields of s (kh, stride_h, ...) must be those of the forward
 /// pass that produced indices, or left at their defaults; plain 2×2 windows
 /// take a faster path that writes each input pixel once.
 template <class T>
-void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const std::int64_t* indices, T* grad_x);
+void max_pool2d_backward(const MaxPool2dShape& s, const T* grad_y, const PoolIndex* indices, T* grad_x);
 
 /// The adjoint of max_pool2d_backward: grad_y[i] = grad_x at indices[i] (0
 /// where the index is -1, a window with no input element).
 template <class T>
-void max_pool2d_gather(const MaxPool2dShape& s, const T* grad_x, const std::int64_t* indices, T* grad_y);
+void max_pool2d_gather(const MaxPool2dShape& s, const T* grad_x, const PoolIndex* indices, T* grad_y);
 
 /// Averaging windows along one axis: output i averages input [begin[i], end[i])
 /// and counts as `divisor[i]` elements (more than end − begin when padding counts).

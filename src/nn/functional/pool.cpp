@@ -7,6 +7,7 @@
 // Max pooling's backward scatters to the saved argmax; that scatter's
 // backward gathers from the same positions, and the gather's scatters.
 
+#include <limits>
 #include <memory>
 #include <string>
 
@@ -67,7 +68,16 @@ Tensor dense(const Tensor& x) { return x.detach().contiguous(); }
 
 // ---- max pooling --------------------------------------------------------
 
-Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const cpu::MaxPool2dShape& window,
+// The argmax of every window (offsets within its plane, 32-bit) and the shape
+// of the pooled output. Not a Tensor: there is no int32 dtype, and nothing but
+// max pooling's backward reads it.
+struct Argmax {
+  std::shared_ptr<Storage> storage;
+  Shape sizes;
+  cpu::PoolIndex* data() const { return static_cast<cpu::PoolIndex*>(storage->data()); }
+};
+
+Tensor max_pool2d_gather(const Tensor& grad_x, const Argmax& indices, const cpu::MaxPool2dShape& window,
                          const SourceLocation& loc);
 
 // The forward pass's window (kernel, stride, ...) with the sizes of the
@@ -80,14 +90,14 @@ cpu::MaxPool2dShape scatter_shape(const Shape& x_shape, const Shape& y_shape, cp
 
 // Scatters grad_y [N, C, h_out, w_out] to the argmax positions in a zero
 // tensor of x_shape. Linear in grad_y: its backward is the matching gather.
-Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Shape& x_shape,
+Tensor max_pool2d_backward(const Tensor& grad_y, const Argmax& indices, const Shape& x_shape,
                            const cpu::MaxPool2dShape& window, const SourceLocation& loc) {
   const cpu::MaxPool2dShape s = scatter_shape(x_shape, grad_y.sizes(), window);
   Tensor gx = detail::make_tensor(x_shape, grad_y.dtype());
   {
     Tensor gc = dense(grad_y);
     dispatch_floating(grad_y.dtype(), [&]<class T>() {
-      cpu::max_pool2d_backward<T>(s, gc.data_ptr<T>(), indices.data_ptr<std::int64_t>(), gx.data_ptr<T>());
+      cpu::max_pool2d_backward<T>(s, gc.data_ptr<T>(), indices.data(), gx.data_ptr<T>());
     });
   }
   if (autograd::needs_grad(grad_y))
@@ -99,14 +109,14 @@ Tensor max_pool2d_backward(const Tensor& grad_y, const Tensor& indices, const Sh
 }
 
 // Reads grad_x [N, C, H, W] at the argmax positions: the adjoint of the scatter.
-Tensor max_pool2d_gather(const Tensor& grad_x, const Tensor& indices, const cpu::MaxPool2dShape& window,
+Tensor max_pool2d_gather(const Tensor& grad_x, const Argmax& indices, const cpu::MaxPool2dShape& window,
                          const SourceLocation& loc) {
-  const cpu::MaxPool2dShape s = scatter_shape(grad_x.sizes(), indices.sizes(), window);
-  Tensor gy = detail::make_tensor(indices.sizes(), grad_x.dtype());
+  const cpu::MaxPool2dShape s = scatter_shape(grad_x.sizes(), indices.sizes, window);
+  Tensor gy = detail::make_tensor(indices.sizes, grad_x.dtype());
   {
     Tensor gc = dense(grad_x);
     dispatch_floating(grad_x.dtype(), [&]<class T>() {
-      cpu::max_pool2d_gather<T>(s, gc.data_ptr<T>(), indices.data_ptr<std::int64_t>(), gy.data_ptr<T>());
+      cpu::max_pool2d_gather<T>(s, gc.data_ptr<T>(), indices.data(), gy.data_ptr<T>());
     });
   }
   if (autograd::needs_grad(grad_x))
@@ -212,12 +222,15 @@ Tensor max_pool2d(const Tensor& input, Size2 kernel_size, std::optional<Size2> s
     s.h_out = out.h, s.w_out = out.w;
     s.kh = kernel_size.h, s.kw = kernel_size.w, s.stride_h = step.h, s.stride_w = step.w;
     s.pad_h = padding.h, s.pad_w = padding.w, s.dil_h = dilation.h, s.dil_w = dilation.w;
+    if (s.h * s.w > std::numeric_limits<cpu::PoolIndex>::max())
+      throw_error("max_pool2d", "planes of more than 2^31 - 1 elements are not supported, got " + detail::describe(input),
+                  loc);
     Tensor y = detail::make_tensor({x.sizes()[0], x.sizes()[1], out.h, out.w}, x.dtype());
-    Tensor indices = detail::make_tensor(y.sizes(), kInt64);
+    const Argmax indices{Storage::allocate(static_cast<std::size_t>(y.numel()) * sizeof(cpu::PoolIndex)), y.sizes()};
     {
       Tensor xc = dense(x);
       dispatch_floating(x.dtype(), [&]<class T>() {
-        cpu::max_pool2d_forward<T>(s, xc.data_ptr<T>(), y.data_ptr<T>(), indices.data_ptr<std::int64_t>());
+        cpu::max_pool2d_forward<T>(s, xc.data_ptr<T>(), y.data_ptr<T>(), indices.data());
       });
     }
     if (autograd::needs_grad(x))
