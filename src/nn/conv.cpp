@@ -9,12 +9,6 @@
 
 namespace cr::nn {
 
-namespace {
-
-std::string pair(Size2 s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
-
-}  // namespace
-
 Conv2d::Conv2d(std::int64_t in_channels, std::int64_t out_channels, Size2 kernel_size, Size2 stride,
                Size2 padding, Size2 dilation, std::int64_t groups, bool bias)
     : Conv2d(Conv2dOptions(in_channels, out_channels, kernel_size)
@@ -70,9 +64,9 @@ Tensor Conv2d::forward(const Tensor& input) {
 std::string Conv2d::extra_repr() const {
   const auto& o = options;
   std::string s = std::to_string(o.in_channels_) + ", " + std::to_string(o.out_channels_) +
-                  ", kernel_size=" + pair(o.kernel_size_) + ", stride=" + pair(o.stride_);
-  if (o.padding_.h != 0 || o.padding_.w != 0) s += ", padding=" + pair(o.padding_);
-  if (o.dilation_.h != 1 || o.dilation_.w != 1) s += ", dilation=" + pair(o.dilation_);
+                  ", kernel_size=" + o.kernel_size_.str() + ", stride=" + o.stride_.str();
+  if (o.padding_.h != 0 || o.padding_.w != 0) s += ", padding=" + o.padding_.str();
+  if (o.dilation_.h != 1 || o.dilation_.w != 1) s += ", dilation=" + o.dilation_.str();
   if (o.groups_ != 1) s += ", groups=" + std::to_string(o.groups_);
   if (!bias.defined()) s += ", bias=False";
   return s;

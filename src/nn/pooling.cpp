@@ -8,7 +8,7 @@ namespace {
 
 // PyTorch prints what it was given: 2 for a square window, (2, 3) otherwise.
 std::string size_repr(Size2 s) {
-  return s.h == s.w ? std::to_string(s.h) : "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")";
+  return s.h == s.w ? std::to_string(s.h) : s.str();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // Modules in cr::nn are thin owners of parameters around these.
 
 #include <optional>
+#include <string>
 
 #include "chainrule/core/tensor.h"
 
@@ -12,6 +13,15 @@ namespace cr::nn {
 struct Size2 {
   Size2(std::int64_t both) : h(both), w(both) {}  // NOLINT: implicit, as LibTorch's ExpandingArray
   Size2(std::int64_t height, std::int64_t width) : h(height), w(width) {}
+  /// "(h, w)", for error messages and module descriptions.
+  std::string str() const {
+    std::string s = "(";  // appended piece by piece: GCC 12 misreads "(" + std::string (-Wrestrict)
+    s += std::to_string(h);
+    s += ", ";
+    s += std::to_string(w);
+    s += ')';
+    return s;
+  }
   std::int64_t h, w;
 };
 

@@ -160,8 +160,6 @@ Tensor conv_weight_backward(const Tensor& x, const Tensor& grad_y, std::int64_t 
   return gw;
 }
 
-std::string pair_str(const Size2& s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
-
 }  // namespace
 
 Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Size2 stride, Size2 padding,
@@ -180,11 +178,11 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   const Shape& xs = input.sizes();
   const Shape& ws = weight.sizes();
   if (groups <= 0) throw_error(op, "groups must be positive, got " + std::to_string(groups), loc);
-  if (stride.h <= 0 || stride.w <= 0) throw_error(op, "stride must be positive, got " + pair_str(stride), loc);
+  if (stride.h <= 0 || stride.w <= 0) throw_error(op, "stride must be positive, got " + stride.str(), loc);
   if (dilation.h <= 0 || dilation.w <= 0)
-    throw_error(op, "dilation must be positive, got " + pair_str(dilation), loc);
+    throw_error(op, "dilation must be positive, got " + dilation.str(), loc);
   if (padding.h < 0 || padding.w < 0)
-    throw_error(op, "padding must be non-negative, got " + pair_str(padding), loc);
+    throw_error(op, "padding must be non-negative, got " + padding.str(), loc);
   if (ws[0] % groups != 0)
     throw_error(op, "groups " + std::to_string(groups) + " must divide the output channels of weight " +
                         detail::describe(weight), loc);
@@ -204,8 +202,8 @@ Tensor conv2d(const Tensor& input, const Tensor& weight, const Tensor& bias, Siz
   const std::int64_t h_out = conv_out_size(xs[2], ws[2], stride.h, padding.h, dilation.h);
   const std::int64_t w_out = conv_out_size(xs[3], ws[3], stride.w, padding.w, dilation.w);
   if (h_out <= 0 || w_out <= 0)
-    throw_error(op, "kernel " + pair_str({ws[2], ws[3]}) + " with dilation " + pair_str(dilation) +
-                        " is larger than the padded input " + pair_str({xs[2] + 2 * padding.h, xs[3] + 2 * padding.w}) +
+    throw_error(op, "kernel " + Size2{ws[2], ws[3]}.str() + " with dilation " + dilation.str() +
+                        " is larger than the padded input " + Size2{xs[2] + 2 * padding.h, xs[3] + 2 * padding.w}.str() +
                         " of " + detail::describe(input), loc);
 
   const ConvParams p{stride.h, stride.w, padding.h, padding.w, dilation.h, dilation.w, groups};

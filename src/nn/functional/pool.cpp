@@ -25,8 +25,6 @@ using autograd::SavedTensor;
 
 namespace {
 
-std::string pair_str(const Size2& s) { return "(" + std::to_string(s.h) + ", " + std::to_string(s.w) + ")"; }
-
 // PyTorch's pooling_output_shape: with ceil_mode the last window may hang
 // over the end, but must start inside the input or the left padding.
 std::int64_t pool_out_size(std::int64_t in, std::int64_t k, std::int64_t stride, std::int64_t pad,
@@ -45,20 +43,20 @@ Size2 check_pool(const char* op, const Tensor& x, Size2 kernel, Size2 stride, Si
   detail::check_floating(x, op, loc);
   if (x.dim() != 3 && x.dim() != 4)
     throw_error(op, "expected input [N, C, H, W] or [C, H, W], got " + detail::describe(x), loc);
-  if (kernel.h <= 0 || kernel.w <= 0) throw_error(op, "kernel_size must be positive, got " + pair_str(kernel), loc);
-  if (stride.h <= 0 || stride.w <= 0) throw_error(op, "stride must be positive, got " + pair_str(stride), loc);
+  if (kernel.h <= 0 || kernel.w <= 0) throw_error(op, "kernel_size must be positive, got " + kernel.str(), loc);
+  if (stride.h <= 0 || stride.w <= 0) throw_error(op, "stride must be positive, got " + stride.str(), loc);
   if (dilation.h <= 0 || dilation.w <= 0)
-    throw_error(op, "dilation must be positive, got " + pair_str(dilation), loc);
-  if (padding.h < 0 || padding.w < 0) throw_error(op, "padding must be non-negative, got " + pair_str(padding), loc);
+    throw_error(op, "dilation must be positive, got " + dilation.str(), loc);
+  if (padding.h < 0 || padding.w < 0) throw_error(op, "padding must be non-negative, got " + padding.str(), loc);
   if (padding.h > kernel.h / 2 || padding.w > kernel.w / 2)
-    throw_error(op, "padding " + pair_str(padding) + " must be at most half of kernel_size " + pair_str(kernel),
+    throw_error(op, "padding " + padding.str() + " must be at most half of kernel_size " + kernel.str(),
                 loc);
   const std::int64_t h = x.sizes()[x.dim() - 2], w = x.sizes()[x.dim() - 1];
   const Size2 out{pool_out_size(h, kernel.h, stride.h, padding.h, dilation.h, ceil_mode),
                   pool_out_size(w, kernel.w, stride.w, padding.w, dilation.w, ceil_mode)};
   if (out.h <= 0 || out.w <= 0)
-    throw_error(op, "kernel_size " + pair_str(kernel) + " with dilation " + pair_str(dilation) +
-                        " is larger than the padded input " + pair_str({h + 2 * padding.h, w + 2 * padding.w}) +
+    throw_error(op, "kernel_size " + kernel.str() + " with dilation " + dilation.str() +
+                        " is larger than the padded input " + Size2{h + 2 * padding.h, w + 2 * padding.w}.str() +
                         " of " + detail::describe(x),
                 loc);
   return out;
@@ -262,7 +260,7 @@ Tensor adaptive_avg_pool2d(const Tensor& input, Size2 output_size, SourceLocatio
   if (input.dim() != 3 && input.dim() != 4)
     throw_error(op, "expected input [N, C, H, W] or [C, H, W], got " + detail::describe(input), loc);
   if (output_size.h <= 0 || output_size.w <= 0)
-    throw_error(op, "output_size must be positive, got " + pair_str(output_size), loc);
+    throw_error(op, "output_size must be positive, got " + output_size.str(), loc);
   const std::int64_t h = input.sizes()[input.dim() - 2], w = input.sizes()[input.dim() - 1];
   if (h <= 0 || w <= 0) throw_error(op, "input " + detail::describe(input) + " has an empty spatial dim", loc);
   auto plan = std::make_shared<AvgPlan>();
