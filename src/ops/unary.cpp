@@ -191,6 +191,18 @@ Tensor sigmoid_backward(const Tensor& grad, const Tensor& y, SourceLocation loc)
   return out;
 }
 
+namespace {
+
+// out = grad where y > 0, else 0; out may be grad itself. Zero only where
+// y <= 0, so a NaN output passes its gradient on, as PyTorch's threshold_backward.
+void mask_relu_gradient(Tensor& out, const Tensor& grad, const Tensor& y) {
+  dispatch_floating(grad.dtype(), [&]<class T>() {
+    cpu::map2<T, T, T>(out, grad, y, [](T g, T v) { return v <= 0 ? T(0) : g; });
+  });
+}
+
+}  // namespace
+
 Tensor relu(const Tensor& x, SourceLocation loc) {
   // NaN stays NaN (as in PyTorch): hiding it would hide the first NaN from the blame tooling.
   Tensor out = unary_float(x, "relu", loc, [](auto v) { return (v > 0 || v != v) ? v : decltype(v)(0); });
@@ -201,9 +213,7 @@ Tensor relu(const Tensor& x, SourceLocation loc) {
       // a buffer the size of the largest activation at the peak of backward.
       if (detail::is_exclusive_buffer(g) && g.dtype() == vy.dtype() && g.sizes() == vy.sizes()) {
         Tensor grad = g;
-        dispatch_floating(grad.dtype(), [&]<class T>() {
-          cpu::map2<T, T, T>(grad, grad, vy, [](T gi, T v) { return v <= 0 ? T(0) : gi; });
-        });
+        mask_relu_gradient(grad, grad, vy);
         return GradList{grad};
       }
       return GradList{relu_backward(g, vy)};
@@ -215,10 +225,7 @@ Tensor relu_backward(const Tensor& grad, const Tensor& y, SourceLocation loc) {
   detail::check_floating(grad, "relu_backward", loc);
   detail::check_same_dtype(grad, y, "relu_backward", loc);
   Tensor out = detail::make_tensor(grad.sizes(), grad.dtype());
-  dispatch_floating(grad.dtype(), [&]<class T>() {
-    // Zero only where y <= 0, so a NaN output passes its gradient on, as PyTorch's threshold_backward.
-    cpu::map2<T, T, T>(out, grad, y, [](T g, T v) { return v <= 0 ? T(0) : g; });
-  });
+  mask_relu_gradient(out, grad, y);
   if (autograd::needs_grad(grad))
     autograd::record("ReluBackwardBackward", loc, {&grad}, out,
                      [sy = SavedTensor(y, false)](Node& self, const Tensor& gg) {
