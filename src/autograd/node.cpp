@@ -6,6 +6,7 @@
 
 #include "chainrule/autograd/grad_mode.h"
 #include "chainrule/ops/elementwise.h"
+#include "core/tensor_internal.h"
 
 namespace cr::autograd {
 
@@ -128,12 +129,7 @@ GradList AccumulateGrad::apply(GradList&& grads) {
     // so later in-place accumulation never writes into someone else's tensor.
     // A view qualifies when its storage has no other owner (the gradient of a
     // transposed weight, transposed back: a view of a buffer nobody else holds).
-    TensorImpl& in = *incoming.impl();
-    const bool exclusive = incoming.impl_ptr().use_count() == 1 &&
-                           (!in.is_view || in.storage.use_count() == 1) && in.offset == 0 &&
-                           incoming.is_contiguous() &&
-                           in.storage->nbytes() == static_cast<std::size_t>(incoming.numel()) * incoming.element_size();
-    Tensor owned = exclusive ? incoming.detach() : incoming.detach().clone();
+    Tensor owned = detail::is_exclusive_buffer(incoming) ? incoming.detach() : incoming.detach().clone();
     owned.impl()->is_view = false;  // its storage is its own now
     leaf.grad = owned.impl_ptr();
   } else {

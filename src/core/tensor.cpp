@@ -42,7 +42,8 @@ std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op, const
 
 bool is_exclusive_buffer(const Tensor& t) {
   return t.defined() && t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1 && !t.requires_grad() &&
-         t.storage_offset() == 0 && t.is_contiguous();
+         t.storage_offset() == 0 && t.is_contiguous() &&
+         t.storage().nbytes() == static_cast<std::size_t>(t.numel()) * t.element_size();
 }
 
 std::string describe(const Tensor& t) {

@@ -12,9 +12,10 @@ Tensor make_tensor(const Shape& sizes, DType dtype);
 /// A view of `base`'s storage with the given layout; no history attached.
 Tensor make_view(const Tensor& base, const Shape& sizes, const Shape& strides, std::int64_t offset);
 /// True when `t` is the only handle to its data (one handle on its impl, one
-/// impl on its storage), contiguous from the storage's start and without
+/// impl on its storage), fills its storage exactly, contiguously, and has no
 /// autograd history. A backward rule handed such a gradient by the engine may
-/// write its result over it instead of allocating a buffer of the same size.
+/// write its result over it, and AccumulateGrad may keep it as .grad(),
+/// instead of allocating a buffer of the same size.
 bool is_exclusive_buffer(const Tensor& t);
 /// Maps a possibly negative dim into [0, ndim); throws naming `op` if out of range.
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op, const SourceLocation& loc);
