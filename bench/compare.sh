@@ -16,18 +16,8 @@ REPS="${REPS:-3}"
 MIN_TIME="${MIN_TIME:-0.5}"
 OUT_DIR="${OUT_DIR:-$BUILD_DIR/bench-results}"
 
-if [[ -z "${NO_INSTALL:-}" ]]; then
-  packages=("${CHAINRULE_PACKAGES[@]}")
-  [[ -z "${NO_TORCH:-}" ]] && packages+=(libtorch-dev)
-  ensure_packages "${packages[@]}"
-fi
-[[ -f "$BUILD_DIR/CMakeCache.txt" ]] || configure
-cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCHAINRULE_BUILD_BENCHMARKS=ON >/dev/null
-targets=(bench_chainrule)
-if [[ -z "${NO_TORCH:-}" ]] && grep -q "^Torch_DIR:PATH=.*cmake/Torch" "$BUILD_DIR/CMakeCache.txt"; then
-  targets+=(bench_libtorch)
-fi
-cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
+build_benchmark_pair bench_chainrule bench_libtorch
+targets=("${BENCH_TARGETS[@]}")
 
 mkdir -p "$OUT_DIR"
 export OMP_NUM_THREADS="$THREADS" CHAINRULE_BENCH_THREADS="$THREADS"

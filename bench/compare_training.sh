@@ -28,18 +28,8 @@ RUNS="${RUNS:-3}"
 MODELS="${MODELS:-mlp cnn}"
 OUT_DIR="${OUT_DIR:-$BUILD_DIR/bench-results}"
 
-if [[ -z "${NO_INSTALL:-}" ]]; then
-  packages=("${CHAINRULE_PACKAGES[@]}")
-  [[ -z "${NO_TORCH:-}" ]] && packages+=(libtorch-dev)
-  ensure_packages "${packages[@]}"
-fi
-[[ -f "$BUILD_DIR/CMakeCache.txt" ]] || configure
-cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCHAINRULE_BUILD_BENCHMARKS=ON >/dev/null
-targets=(bench_train_chainrule)
-if [[ -z "${NO_TORCH:-}" ]] && grep -q "^Torch_DIR:PATH=.*cmake/Torch" "$BUILD_DIR/CMakeCache.txt"; then
-  targets+=(bench_train_libtorch)
-fi
-cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
+build_benchmark_pair bench_train_chainrule bench_train_libtorch
+targets=("${BENCH_TARGETS[@]}")
 
 export OMP_NUM_THREADS="$THREADS"
 # What `chainrule` (and bench_train_chainrule) sets for itself when unset

@@ -1,4 +1,4 @@
-# Shared set-up for scripts/test.sh and scripts/run-main.sh (sourced, not run).
+# Shared set-up for scripts/test.sh, scripts/run-main.sh and bench/compare*.sh (sourced, not run).
 #
 # Environment knobs:
 #   BUILD_DIR   build directory (default: <repo>/build)
@@ -44,4 +44,23 @@ ensure_packages() {
 configure() {
   # shellcheck disable=SC2086  # CMAKE_ARGS is a list of words on purpose
   cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" ${CMAKE_ARGS:-}
+}
+
+# For bench/compare*.sh: installs what is missing (libtorch-dev too unless
+# NO_TORCH; nothing when NO_INSTALL), configures with the benchmarks on and
+# builds the chainrule program $1 and, when CMake found LibTorch (and NO_TORCH
+# is unset), its LibTorch twin $2. BENCH_TARGETS holds what was built.
+build_benchmark_pair() {
+  if [[ -z "${NO_INSTALL:-}" ]]; then
+    local packages=("${CHAINRULE_PACKAGES[@]}")
+    [[ -z "${NO_TORCH:-}" ]] && packages+=(libtorch-dev)
+    ensure_packages "${packages[@]}"
+  fi
+  [[ -f "$BUILD_DIR/CMakeCache.txt" ]] || configure
+  cmake -S "$REPO_ROOT" -B "$BUILD_DIR" -DCHAINRULE_BUILD_BENCHMARKS=ON >/dev/null
+  BENCH_TARGETS=("$1")
+  if [[ -z "${NO_TORCH:-}" ]] && grep -q "^Torch_DIR:PATH=.*cmake/Torch" "$BUILD_DIR/CMakeCache.txt"; then
+    BENCH_TARGETS+=("$2")
+  fi
+  cmake --build "$BUILD_DIR" -j "$JOBS" --target "${BENCH_TARGETS[@]}"
 }
