@@ -39,7 +39,7 @@ std::shared_ptr<nn::Module> cnn() {
 // pixels; projection shortcuts where the shape changes), global average
 // pooling and one fully connected layer. Pooling after the stem keeps the
 // widest tensors off the full 28×28 grid, where BatchNorm and ReLU are
-// memory-bound: about 10 MMAC per image, 0.7 M parameters.
+// memory-bound: about 10 M multiply-adds per image, 308 k parameters.
 std::shared_ptr<nn::Module> resnet() {
   auto net = std::make_shared<nn::Sequential>();
   net->push_back(std::make_shared<nn::Conv2d>(1, 32, 3, 1, 1, 1, 1, /*bias=*/false));

@@ -97,8 +97,9 @@ int run_train(const TrainConfig& config) {
 
   std::printf("training %s (%lld parameters) on %lld images, testing on %lld; %d epochs of %lld steps, batch %lld, %s\n",
               config.model.c_str(), static_cast<long long>(count_parameters(*model)),
-              static_cast<long long>(train_data->size()), static_cast<long long>(test_set->size()), config.epochs, static_cast<long long>(steps_per_epoch),
-              static_cast<long long>(config.batch_size), config.optimizer.c_str());
+              static_cast<long long>(train_data->size()), static_cast<long long>(test_set->size()), config.epochs,
+              static_cast<long long>(steps_per_epoch), static_cast<long long>(config.batch_size),
+              config.optimizer.c_str());
   const auto start = std::chrono::steady_clock::now();
   Accuracy last;
   double best_accuracy = 0;
