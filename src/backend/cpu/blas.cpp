@@ -6,7 +6,7 @@
 
 #include <cstdlib>
 #include <string>
-#if defined(CHAINRULE_ONEDNN_GEMM)
+#if defined(CHAINRULE_HAVE_ONEDNN)
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
@@ -34,7 +34,7 @@ std::string blas_core_name() {
 }
 
 std::string float_gemm_library() {
-#if defined(CHAINRULE_ONEDNN_GEMM)
+#if defined(CHAINRULE_HAVE_ONEDNN)
   const dnnl_version_t* v = dnnl_version();
   return "oneDNN-" + std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
 #else

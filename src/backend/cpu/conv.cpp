@@ -13,6 +13,7 @@
 
 #include "backend/cpu/gemm.h"
 #include "backend/cpu/loops.h"
+#include "backend/cpu/onednn_conv.h"
 
 namespace cr::cpu {
 
@@ -309,6 +310,8 @@ std::unique_ptr<T[]> scratch(std::int64_t count) {
 
 template <class T>
 void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* bias, T* y) {
+  if constexpr (std::is_same_v<T, float>)
+    if (onednn_conv2d_forward(s, x, weight, bias, y)) return;
   const std::int64_t plane = out_plane(s), rows = col_rows(s);
   const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
   const std::int64_t image = s.c_in * s.h * s.w;
@@ -338,6 +341,8 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weight, T* grad_x) {
+  if constexpr (std::is_same_v<T, float>)
+    if (onednn_conv2d_backward_input(s, grad_y, weight, grad_x)) return;
   const std::int64_t plane = out_plane(s), rows = col_rows(s);
   const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
   const std::int64_t image = s.c_in * s.h * s.w;
@@ -358,6 +363,8 @@ void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weigh
 
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T* grad_w) {
+  if constexpr (std::is_same_v<T, float>)
+    if (onednn_conv2d_backward_weight(s, x, grad_y, grad_w)) return;
   const std::int64_t plane = out_plane(s), rows = col_rows(s);
   const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
   const std::int64_t image = s.c_in * s.h * s.w;

@@ -1,8 +1,10 @@
 #pragma once
-// 2-D convolution kernels on contiguous NCHW memory: im2col + GEMM (OpenBLAS).
-// All three products of a convolution (forward, gradient of the input,
-// gradient of the weight) are written here; the ops layer only checks shapes,
-// makes inputs contiguous and records autograd nodes.
+// 2-D convolution kernels on contiguous NCHW memory. All three products of a
+// convolution (forward, gradient of the input, gradient of the weight) are
+// written here; the ops layer only checks shapes, makes inputs contiguous and
+// records autograd nodes. float32 goes to oneDNN's convolutions where built
+// (backend/cpu/onednn_conv.h); float64, and whatever oneDNN declines, runs
+// im2col + GEMM.
 
 #include <cstdint>
 

@@ -3,7 +3,7 @@
 #include "backend/cpu/loops.h"
 
 #include <cblas.h>
-#if defined(CHAINRULE_ONEDNN_GEMM)
+#if defined(CHAINRULE_HAVE_ONEDNN)
 #include <oneapi/dnnl/dnnl.h>
 #endif
 
@@ -33,7 +33,7 @@ template <>
 struct Blas<float> {
   static void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, float alpha,
                    const float* a, blasint lda, const float* b, blasint ldb, float beta, float* c, blasint ldc) {
-#if defined(CHAINRULE_ONEDNN_GEMM)
+#if defined(CHAINRULE_HAVE_ONEDNN)
     // oneDNN's JIT kernels (row-major, like our calls) are faster than
     // OpenBLAS's on the products of training steps; it refuses only
     // arguments we never pass, and then OpenBLAS answers instead.

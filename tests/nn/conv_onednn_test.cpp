@@ -1,0 +1,130 @@
+// float32 convolutions wide enough for oneDNN (≥ 16 channels per group, a
+// kernel larger than 1×1) run its kernels, with reorders into and out of its
+// blocked layouts. Their values and all three gradients must agree with the
+// float64 im2col path on every geometry, including channel counts oneDNN pads
+// to a multiple of 16; the same must hold with the oneDNN path switched off.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/onednn_conv.h"
+#include "chainrule/chainrule.h"
+#include "chainrule/nn/functional.h"
+#include "support/tensor_testing.h"
+
+namespace {
+
+namespace F = cr::nn::functional;
+using cr::Tensor;
+using cr::testing::values;
+
+struct WideCase {
+  std::int64_t n, c_in, h, w, c_out, kh, kw;
+  cr::nn::Size2 stride, padding, dilation;
+  std::int64_t groups;
+  bool bias;
+};
+
+std::string describe(const WideCase& c) {
+  return std::to_string(c.n) + "x" + std::to_string(c.c_in) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) +
+         " -> " + std::to_string(c.c_out) + " k" + std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" +
+         c.stride.str() + " p" + c.padding.str() + " d" + c.dilation.str() + " g" + std::to_string(c.groups);
+}
+
+const std::vector<WideCase> kWideCases = {
+    {2, 16, 9, 9, 16, 3, 3, 1, 1, 1, 1, true},
+    {2, 20, 7, 8, 24, 3, 3, 2, 1, 1, 1, true},                 // channels padded to 32; odd extents at stride 2
+    {1, 32, 10, 9, 16, 3, 2, {2, 1}, {1, 0}, {2, 1}, 1, false},  // rectangular kernel, mixed stride and dilation
+    {2, 32, 6, 6, 32, 3, 3, 1, 1, 1, 2, true},                 // two groups of 16
+    {1, 16, 5, 5, 17, 5, 5, 1, 2, 1, 1, true},                 // kernel as large as the padded input
+    {3, 16, 7, 7, 16, 3, 3, 3, 0, 1, 1, false},                // stride larger than the kernel
+    {2, 64, 4, 4, 32, 3, 3, 1, 1, 1, 1, true},                 // a small plane, as in a ResNet's last stage
+};
+
+cr::cpu::Conv2dShape cpu_shape(const WideCase& c, const Tensor& y) {
+  cr::cpu::Conv2dShape s;
+  s.n = c.n, s.c_in = c.c_in, s.h = c.h, s.w = c.w, s.c_out = c.c_out, s.kh = c.kh, s.kw = c.kw;
+  s.stride_h = c.stride.h, s.stride_w = c.stride.w, s.pad_h = c.padding.h, s.pad_w = c.padding.w;
+  s.dil_h = c.dilation.h, s.dil_w = c.dilation.w, s.groups = c.groups;
+  s.h_out = y.sizes()[2], s.w_out = y.sizes()[3];
+  return s;
+}
+
+// y and the gradients of Σ y·g with respect to x, w and b, in `dtype`.
+std::vector<std::vector<double>> run(const WideCase& c, const Tensor& x, const Tensor& w, const Tensor& b,
+                                     const Tensor& g, cr::DType dtype) {
+  Tensor xk = x.to(dtype).detach().requires_grad_(), wk = w.to(dtype).detach().requires_grad_();
+  Tensor bk = c.bias ? b.to(dtype).detach().requires_grad_() : Tensor();
+  Tensor y = F::conv2d(xk, wk, bk, c.stride, c.padding, c.dilation, c.groups);
+  (y * g.to(dtype)).sum().backward();
+  std::vector<std::vector<double>> out{values(y), values(xk.grad()), values(wk.grad())};
+  if (c.bias) out.push_back(values(bk.grad()));
+  return out;
+}
+
+void expect_wide_cases_match_float64() {
+  cr::manual_seed(21);
+  for (const WideCase& c : kWideCases) {
+    Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
+    Tensor w = cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw}, cr::kFloat64) * 0.2;
+    Tensor b = cr::randn({c.c_out}, cr::kFloat64);
+    Tensor y = F::conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups);
+    Tensor g = cr::randn(y.sizes(), cr::kFloat64);
+    const auto expected = run(c, x, w, b, g, cr::kFloat64), got = run(c, x, w, b, g, cr::kFloat32);
+    const char* names[] = {"output", "grad input", "grad weight", "grad bias"};
+    for (std::size_t t = 0; t < expected.size(); ++t) {
+      ASSERT_EQ(got[t].size(), expected[t].size());
+      for (std::size_t i = 0; i < expected[t].size(); ++i)
+        ASSERT_NEAR(got[t][i], expected[t][i], 2e-4 * (1 + std::abs(expected[t][i])))
+            << describe(c) << " " << names[t] << " at " << i;
+    }
+  }
+}
+
+TEST(Conv2dOneDnn, WideConvolutionsMatchFloat64) { expect_wide_cases_match_float64(); }
+
+TEST(Conv2dOneDnn, Im2colPathMatchesWhenOneDnnIsOff) {
+  cr::cpu::set_onednn_convolution_enabled(false);
+  expect_wide_cases_match_float64();
+  cr::cpu::set_onednn_convolution_enabled(true);
+}
+
+// The cases above must really reach oneDNN where it is built, or the first
+// test would only check im2col twice; narrow and 1×1 ones must not.
+TEST(Conv2dOneDnn, TakesTheWideCasesOnly) {
+  if (!cr::cpu::onednn_convolution_built()) GTEST_SKIP() << "built without oneDNN (CHAINRULE_ONEDNN)";
+  ASSERT_TRUE(cr::cpu::onednn_convolution_enabled());
+  for (const WideCase& c : kWideCases) {
+    Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}), w = cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw});
+    Tensor y = F::conv2d(x, w, {}, c.stride, c.padding, c.dilation, c.groups);
+    Tensor out = cr::zeros(y.sizes());
+    EXPECT_TRUE(cr::cpu::onednn_conv2d_forward(cpu_shape(c, y), x.data_ptr<float>(), w.data_ptr<float>(), nullptr,
+                                               out.data_ptr<float>()))
+        << describe(c);
+    EXPECT_EQ(values(out), values(y)) << describe(c);
+  }
+  const std::vector<WideCase> narrow = {
+      {2, 3, 8, 8, 32, 3, 3, 1, 1, 1, 1, false},   // 3 input channels
+      {2, 32, 8, 8, 32, 1, 1, 1, 0, 1, 1, false},  // 1×1
+      {2, 32, 8, 8, 32, 3, 3, 1, 1, 1, 4, false},  // 8 channels per group
+  };
+  for (const WideCase& c : narrow) {
+    Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}), w = cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw});
+    Tensor y = F::conv2d(x, w, {}, c.stride, c.padding, c.dilation, c.groups);
+    EXPECT_FALSE(cr::cpu::onednn_conv2d_forward(cpu_shape(c, y), x.data_ptr<float>(), w.data_ptr<float>(), nullptr,
+                                                y.data_ptr<float>()))
+        << describe(c);
+  }
+  cr::cpu::set_onednn_convolution_enabled(false);
+  const WideCase& c = kWideCases[0];
+  Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}), w = cr::randn({c.c_out, c.c_in, c.kh, c.kw});
+  Tensor y = F::conv2d(x, w, {}, c.stride, c.padding);
+  EXPECT_FALSE(cr::cpu::onednn_conv2d_forward(cpu_shape(c, y), x.data_ptr<float>(), w.data_ptr<float>(), nullptr,
+                                              y.data_ptr<float>()));
+  cr::cpu::set_onednn_convolution_enabled(true);
+}
+
+}  // namespace
