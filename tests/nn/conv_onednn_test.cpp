@@ -92,6 +92,36 @@ TEST(Conv2dOneDnn, Im2colPathMatchesWhenOneDnnIsOff) {
   cr::cpu::set_onednn_convolution_enabled(true);
 }
 
+// The backward pass asks oneDNN for whichever gradients are needed: each
+// subset of (input, weight, bias) must come out right, alone or together
+// (the bias gradient is summed by oneDNN only alongside the weight's).
+TEST(Conv2dOneDnn, EverySubsetOfGradients) {
+  cr::manual_seed(22);
+  const WideCase c{2, 16, 6, 7, 32, 3, 3, 1, 1, 1, 1, true};
+  Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
+  Tensor w = cr::randn({c.c_out, c.c_in, c.kh, c.kw}, cr::kFloat64) * 0.2;
+  Tensor b = cr::randn({c.c_out}, cr::kFloat64);
+  Tensor g = cr::randn({c.n, c.c_out, c.h, c.w}, cr::kFloat64);
+  for (int mask = 1; mask < 8; ++mask) {
+    std::vector<std::vector<double>> grads[2];
+    for (int k = 0; k < 2; ++k) {
+      const cr::DType dtype = k == 0 ? cr::kFloat64 : cr::kFloat32;
+      Tensor operands[3] = {x.to(dtype).detach(), w.to(dtype).detach(), b.to(dtype).detach()};
+      for (int i = 0; i < 3; ++i)
+        if (mask & (1 << i)) operands[i].requires_grad_();
+      (F::conv2d(operands[0], operands[1], operands[2], c.stride, c.padding) * g.to(dtype)).sum().backward();
+      for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(operands[i].grad().defined(), (mask & (1 << i)) != 0) << "mask " << mask;
+        if (operands[i].grad().defined()) grads[k].push_back(values(operands[i].grad()));
+      }
+    }
+    for (std::size_t t = 0; t < grads[0].size(); ++t)
+      for (std::size_t i = 0; i < grads[0][t].size(); ++i)
+        ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 2e-4 * (1 + std::abs(grads[0][t][i])))
+            << "mask " << mask << " gradient " << t << " at " << i;
+  }
+}
+
 // The cases above must really reach oneDNN where it is built, or the first
 // test would only check im2col twice; narrow and 1×1 ones must not.
 TEST(Conv2dOneDnn, TakesTheWideCasesOnly) {

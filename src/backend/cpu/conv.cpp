@@ -342,7 +342,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
 template <class T>
 void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weight, T* grad_x) {
   if constexpr (std::is_same_v<T, float>)
-    if (onednn_conv2d_backward_input(s, grad_y, weight, grad_x)) return;
+    if (onednn_conv2d_backward(s, nullptr, grad_y, weight, grad_x, nullptr, nullptr)) return;
   const std::int64_t plane = out_plane(s), rows = col_rows(s);
   const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
   const std::int64_t image = s.c_in * s.h * s.w;
@@ -364,7 +364,7 @@ void conv2d_backward_input(const Conv2dShape& s, const T* grad_y, const T* weigh
 template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T* grad_w) {
   if constexpr (std::is_same_v<T, float>)
-    if (onednn_conv2d_backward_weight(s, x, grad_y, grad_w)) return;
+    if (onednn_conv2d_backward(s, x, grad_y, nullptr, nullptr, grad_w, nullptr)) return;
   const std::int64_t plane = out_plane(s), rows = col_rows(s);
   const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
   const std::int64_t image = s.c_in * s.h * s.w;
@@ -414,11 +414,27 @@ void conv2d_backward_bias(const Conv2dShape& s, const T* grad_y, T* grad_b) {
   });
 }
 
+template <class T>
+void conv2d_backward(const Conv2dShape& s, const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_w,
+                     T* grad_b) {
+  if constexpr (std::is_same_v<T, float>) {
+    // oneDNN sums the bias gradient only alongside the weight's.
+    if (onednn_conv2d_backward(s, x, grad_y, weight, grad_x, grad_w, grad_w ? grad_b : nullptr)) {
+      if (grad_b && !grad_w) conv2d_backward_bias(s, grad_y, grad_b);
+      return;
+    }
+  }
+  if (grad_x) conv2d_backward_input(s, grad_y, weight, grad_x);
+  if (grad_w) conv2d_backward_weight(s, x, grad_y, grad_w);
+  if (grad_b) conv2d_backward_bias(s, grad_y, grad_b);
+}
+
 #define CR_INSTANTIATE(T)                                                                        \
   template void conv2d_forward<T>(const Conv2dShape&, const T*, const T*, const T*, T*);         \
   template void conv2d_backward_input<T>(const Conv2dShape&, const T*, const T*, T*);            \
   template void conv2d_backward_weight<T>(const Conv2dShape&, const T*, const T*, T*);          \
-  template void conv2d_backward_bias<T>(const Conv2dShape&, const T*, T*);
+  template void conv2d_backward_bias<T>(const Conv2dShape&, const T*, T*);                      \
+  template void conv2d_backward<T>(const Conv2dShape&, const T*, const T*, const T*, T*, T*, T*);
 CR_INSTANTIATE(float)
 CR_INSTANTIATE(double)
 #undef CR_INSTANTIATE

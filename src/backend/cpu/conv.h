@@ -35,4 +35,12 @@ void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T
 template <class T>
 void conv2d_backward_bias(const Conv2dShape& s, const T* grad_y, T* grad_b);
 
+/// The gradients of y = conv(x, weight) + bias asked for by non-null outputs,
+/// in one pass where the kernels share work (oneDNN reads grad_y once for
+/// the input's and the weight's, and sums the bias's on the way). x may be
+/// null without grad_w, weight without grad_x.
+template <class T>
+void conv2d_backward(const Conv2dShape& s, const T* x, const T* grad_y, const T* weight, T* grad_x, T* grad_w,
+                     T* grad_b);
+
 }  // namespace cr::cpu

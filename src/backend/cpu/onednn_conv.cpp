@@ -8,7 +8,6 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <algorithm>
-
 #include <array>
 #include <map>
 #include <memory>
@@ -16,6 +15,7 @@
 #include <optional>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/block_cache.h"
 #endif
@@ -39,8 +39,9 @@ void set_onednn_convolution_enabled(bool enabled) { g_enabled.store(enabled, std
 bool onednn_convolution_built() { return false; }
 bool onednn_convolution_enabled() { return false; }
 bool onednn_conv2d_forward(const Conv2dShape&, const float*, const float*, const float*, float*) { return false; }
-bool onednn_conv2d_backward_input(const Conv2dShape&, const float*, const float*, float*) { return false; }
-bool onednn_conv2d_backward_weight(const Conv2dShape&, const float*, const float*, float*) { return false; }
+bool onednn_conv2d_backward(const Conv2dShape&, const float*, const float*, const float*, float*, float*, float*) {
+  return false;
+}
 
 #else
 
@@ -85,6 +86,8 @@ Geometry geometry(const Conv2dShape& s) {
   return {{s.stride_h, s.stride_w}, {s.dil_h - 1, s.dil_w - 1}, {s.pad_h, s.pad_w}};
 }
 
+memory::desc bias_desc(const Conv2dShape& s) { return {{s.c_out}, memory::data_type::f32, Tag::x}; }
+
 dnnl::convolution_forward::primitive_desc forward_desc(const Conv2dShape& s, bool bias) {
   const Geometry g = geometry(s);
   const memory::desc src = any_layout(plain_input(s)), weights = any_layout(plain_weight(s)),
@@ -92,8 +95,8 @@ dnnl::convolution_forward::primitive_desc forward_desc(const Conv2dShape& s, boo
   using Desc = dnnl::convolution_forward::desc;
   const dnnl::prop_kind kind = dnnl::prop_kind::forward_training;
   const auto algo = dnnl::algorithm::convolution_direct;
-  const Desc d = bias ? Desc(kind, algo, src, weights, {{s.c_out}, memory::data_type::f32, Tag::x}, dst, g.strides,
-                             g.dilations, g.padding, g.padding)
+  const Desc d = bias ? Desc(kind, algo, src, weights, bias_desc(s), dst, g.strides, g.dilations, g.padding,
+                             g.padding)
                       : Desc(kind, algo, src, weights, dst, g.strides, g.dilations, g.padding, g.padding);
   return {d, cpu_engine()};
 }
@@ -116,51 +119,28 @@ class Scratch {
   void* data_;
 };
 
-// Moves an operand between chainrule's plain layout and the one a primitive
-// chose, or not at all where they are the same: before the primitive for an
-// operand it reads, after it for the one it writes.
-class Relayout {
- public:
+// How one operand of a primitive moves between chainrule's plain layout and
+// the layout the primitive chose: a reorder, or nothing where they agree.
+struct Relayout {
   enum Role { read, written };
-  Relayout(const memory::desc& plain, const memory::desc& chosen, Role role) : chosen_(chosen) {
+  Relayout(const memory::desc& plain, const memory::desc& chosen, Role role) : chosen(chosen) {
     if (plain == chosen) return;
-    reorder_ = role == read ? dnnl::reorder({cpu_engine(), plain, cpu_engine(), chosen})
-                            : dnnl::reorder({cpu_engine(), chosen, cpu_engine(), plain});
+    reorder = role == read ? dnnl::reorder({cpu_engine(), plain, cpu_engine(), chosen})
+                           : dnnl::reorder({cpu_engine(), chosen, cpu_engine(), plain});
   }
-  // The operand as the primitive reads it: `plain` itself, or a copy in `scratch`.
-  memory in(dnnl::stream& stream, const memory& plain, std::optional<Scratch>& scratch) const {
-    if (!reorder_) return plain;
-    memory from = plain, copy = in_scratch(scratch);  // handles: copying them shares the data
-    reorder_->execute(stream, from, copy);
-    return copy;
-  }
-  // Where the primitive writes an operand that ends up in `plain`...
-  memory out(const memory& plain, std::optional<Scratch>& scratch) const {
-    return reorder_ ? in_scratch(scratch) : plain;
-  }
-  // ...and moving it there afterwards.
-  void finish(dnnl::stream& stream, const memory& written, const memory& plain) const {
-    memory from = written, to = plain;
-    if (reorder_) reorder_->execute(stream, from, to);
-  }
-
- private:
-  // The chosen layout may pad channels to a multiple of 16: size the copy by it.
-  memory in_scratch(std::optional<Scratch>& scratch) const {
-    scratch.emplace(chosen_.get_size());
-    return memory(chosen_, cpu_engine(), scratch->data());
-  }
-
-  memory::desc chosen_;
-  std::optional<dnnl::reorder> reorder_;
+  memory::desc chosen;
+  std::optional<dnnl::reorder> reorder;
 };
 
 // One direction of one convolution geometry, ready to run: the primitive and
-// the reorders around it. Building one JIT-compiles kernels (milliseconds), so
-// plans are kept for the geometries a program meets again every step.
+// how each of its operands is laid out. Building one JIT-compiles kernels
+// (milliseconds), so plans are kept for the geometries a program meets again
+// every step.
 struct Plan {
   dnnl::primitive primitive;
-  Relayout a, b, c;  // the two operands read and the one written, in argument order below
+  // Forward: x, weight read, y written. Gradient of the input: grad_y, weight
+  // read, grad_x written. Gradient of the weight: x, grad_y read, grad_w written.
+  Relayout a, b, out;
 };
 
 using PlanKey = std::array<std::int64_t, 19>;
@@ -169,34 +149,39 @@ PlanKey plan_key(Direction direction, const Conv2dShape& s, bool bias) {
           s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w, s.groups, s.h_out, s.w_out, 0};
 }
 
+// `bias`: the forward adds one, the gradient of the weight also sums grad_y
+// into the gradient of the bias.
 std::unique_ptr<Plan> build_plan(Direction direction, const Conv2dShape& s, bool bias) {
   const memory::desc x = plain_input(s), w = plain_weight(s), y = plain_output(s);
+  const Geometry g = geometry(s);
+  const auto algo = dnnl::algorithm::convolution_direct;
   switch (direction) {
     case Direction::forward: {
       const auto pd = forward_desc(s, bias);
-      return std::make_unique<Plan>(Plan{dnnl::convolution_forward(pd), Relayout(x, pd.src_desc(), Relayout::read),
-                                         Relayout(w, pd.weights_desc(), Relayout::read),
-                                         Relayout(y, pd.dst_desc(), Relayout::written)});
+      return std::make_unique<Plan>(Plan{dnnl::convolution_forward(pd), {x, pd.src_desc(), Relayout::read},
+                                         {w, pd.weights_desc(), Relayout::read},
+                                         {y, pd.dst_desc(), Relayout::written}});
     }
     case Direction::backward_input: {
-      const Geometry g = geometry(s);
-      const dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any_layout(x),
-                                                     any_layout(w), any_layout(y), g.strides, g.dilations,
-                                                     g.padding, g.padding);
+      const dnnl::convolution_backward_data::desc d(algo, any_layout(x), any_layout(w), any_layout(y), g.strides,
+                                                     g.dilations, g.padding, g.padding);
       const dnnl::convolution_backward_data::primitive_desc pd(d, cpu_engine(), forward_desc(s, false));
-      return std::make_unique<Plan>(Plan{dnnl::convolution_backward_data(pd), Relayout(y, pd.diff_dst_desc(), Relayout::read),
-                                         Relayout(w, pd.weights_desc(), Relayout::read),
-                                         Relayout(x, pd.diff_src_desc(), Relayout::written)});
+      return std::make_unique<Plan>(Plan{dnnl::convolution_backward_data(pd),
+                                         {y, pd.diff_dst_desc(), Relayout::read},
+                                         {w, pd.weights_desc(), Relayout::read},
+                                         {x, pd.diff_src_desc(), Relayout::written}});
     }
     case Direction::backward_weight: {
-      const Geometry g = geometry(s);
-      const dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, any_layout(x),
-                                                        any_layout(w), any_layout(y), g.strides, g.dilations,
-                                                        g.padding, g.padding);
-      const dnnl::convolution_backward_weights::primitive_desc pd(d, cpu_engine(), forward_desc(s, false));
-      return std::make_unique<Plan>(Plan{dnnl::convolution_backward_weights(pd), Relayout(x, pd.src_desc(), Relayout::read),
-                                         Relayout(y, pd.diff_dst_desc(), Relayout::read),
-                                         Relayout(w, pd.diff_weights_desc(), Relayout::written)});
+      using Desc = dnnl::convolution_backward_weights::desc;
+      const Desc d = bias ? Desc(algo, any_layout(x), any_layout(w), bias_desc(s), any_layout(y), g.strides,
+                                 g.dilations, g.padding, g.padding)
+                          : Desc(algo, any_layout(x), any_layout(w), any_layout(y), g.strides, g.dilations,
+                                 g.padding, g.padding);
+      const dnnl::convolution_backward_weights::primitive_desc pd(d, cpu_engine(), forward_desc(s, bias));
+      return std::make_unique<Plan>(Plan{dnnl::convolution_backward_weights(pd),
+                                         {x, pd.src_desc(), Relayout::read},
+                                         {y, pd.diff_dst_desc(), Relayout::read},
+                                         {w, pd.diff_weights_desc(), Relayout::written}});
     }
   }
   return nullptr;
@@ -214,13 +199,13 @@ const Plan* find_plan(Direction direction, const Conv2dShape& s, bool bias) {
   const PlanKey key = plan_key(direction, s, bias);
   std::lock_guard lock(mutex);
   if (auto it = plans.find(key); it != plans.end()) return it->second.get();
+  if (plans.size() >= kMaxPlans) return nullptr;
   std::unique_ptr<Plan> plan;
   try {
     plan = build_plan(direction, s, bias);
   } catch (const dnnl::error&) {
     // No implementation for this geometry: the caller's kernels answer.
   }
-  if (plans.size() >= kMaxPlans) return nullptr;
   return plans.emplace(key, std::move(plan)).first->second.get();
 }
 
@@ -240,53 +225,108 @@ bool usable(const Conv2dShape& s) {
   return onednn_convolution_enabled() && worth_onednn(s) && s.n > 0 && s.h_out > 0 && s.w_out > 0;
 }
 
-// Runs a plan on three plain operands (two read, one written). Any failure
-// leaves the output to the caller's fallback, which overwrites all of it.
-bool run(const Plan* plan, int arg_a, const memory& a, int arg_b, const memory& b, int arg_c, const memory& c,
-         const memory* bias = nullptr) {
-  if (plan == nullptr) return false;
-  try {
-    dnnl::stream stream(cpu_engine());
-    std::optional<Scratch> scratch_a, scratch_b, scratch_c;
-    const memory in_a = plan->a.in(stream, a, scratch_a), in_b = plan->b.in(stream, b, scratch_b),
-                 out = plan->c.out(c, scratch_c);
-    std::unordered_map<int, memory> args{{arg_a, in_a}, {arg_b, in_b}, {arg_c, out}};
-    if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, *bias);
-    plan->primitive.execute(stream, args);
-    plan->c.finish(stream, out, c);
-    stream.wait();
-    return true;
-  } catch (const dnnl::error&) {
-    return false;
-  }
-}
-
 memory wrap(const memory::desc& desc, const float* data) {
   // oneDNN takes a mutable pointer; read-only operands are only read.
   return memory(desc, cpu_engine(), const_cast<float*>(data));
 }
 
+// Runs primitives on plain operands: reorders what they read into the layouts
+// they chose (each operand once, however many primitives read it), gives them
+// scratch buffers to write in their layouts, and reorders those into the
+// plain outputs at the end.
+class Execution {
+ public:
+  Execution() : stream_(cpu_engine()) {}
+
+  memory read(const Relayout& r, const memory& plain) {
+    if (!r.reorder) return plain;
+    for (const Copy& c : copies_)
+      if (c.plain.get_data_handle() == plain.get_data_handle() && c.copy.get_desc() == r.chosen) return c.copy;
+    memory from = plain, copy = scratch(r.chosen);  // handles: copying them shares the data
+    r.reorder->execute(stream_, from, copy);
+    copies_.push_back({plain, copy});
+    return copy;
+  }
+
+  memory write(const Relayout& r, const memory& plain) {
+    if (!r.reorder) return plain;
+    memory out = scratch(r.chosen);
+    pending_.push_back({&*r.reorder, out, plain});
+    return out;
+  }
+
+  void run(const Plan& plan, const std::unordered_map<int, memory>& args) { plan.primitive.execute(stream_, args); }
+
+  void finish() {
+    for (Pending& p : pending_) p.reorder->execute(stream_, p.from, p.to);
+    stream_.wait();
+  }
+
+ private:
+  // The chosen layout may pad channels to a multiple of 16: size by it.
+  memory scratch(const memory::desc& desc) {
+    buffers_.push_back(std::make_unique<Scratch>(desc.get_size()));
+    return memory(desc, cpu_engine(), buffers_.back()->data());
+  }
+
+  struct Copy {
+    memory plain, copy;
+  };
+  struct Pending {
+    const dnnl::reorder* reorder;
+    memory from, to;
+  };
+  dnnl::stream stream_;
+  std::vector<std::unique_ptr<Scratch>> buffers_;
+  std::vector<Copy> copies_;
+  std::vector<Pending> pending_;
+};
+
 }  // namespace
 
 bool onednn_conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, const float* bias, float* y) {
   if (!usable(s)) return false;
-  const memory b = bias ? wrap({{s.c_out}, memory::data_type::f32, Tag::x}, bias) : memory();
-  return run(find_plan(Direction::forward, s, bias != nullptr), DNNL_ARG_SRC, wrap(plain_input(s), x),
-             DNNL_ARG_WEIGHTS, wrap(plain_weight(s), weight), DNNL_ARG_DST, wrap(plain_output(s), y),
-             bias ? &b : nullptr);
+  const Plan* plan = find_plan(Direction::forward, s, bias != nullptr);
+  if (plan == nullptr) return false;
+  try {
+    Execution e;
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.read(plan->a, wrap(plain_input(s), x))},
+                                         {DNNL_ARG_WEIGHTS, e.read(plan->b, wrap(plain_weight(s), weight))},
+                                         {DNNL_ARG_DST, e.write(plan->out, wrap(plain_output(s), y))}};
+    if (bias) args.emplace(DNNL_ARG_BIAS, wrap(bias_desc(s), bias));
+    e.run(*plan, args);
+    e.finish();
+    return true;
+  } catch (const dnnl::error&) {
+    return false;  // the caller's fallback overwrites all of y
+  }
 }
 
-bool onednn_conv2d_backward_input(const Conv2dShape& s, const float* grad_y, const float* weight, float* grad_x) {
-  if (!usable(s)) return false;
-  return run(find_plan(Direction::backward_input, s, false), DNNL_ARG_DIFF_DST, wrap(plain_output(s), grad_y),
-             DNNL_ARG_WEIGHTS, wrap(plain_weight(s), weight), DNNL_ARG_DIFF_SRC, wrap(plain_input(s), grad_x));
-}
-
-bool onednn_conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* grad_y, float* grad_w) {
-  if (!usable(s)) return false;
-  return run(find_plan(Direction::backward_weight, s, false), DNNL_ARG_SRC, wrap(plain_input(s), x),
-             DNNL_ARG_DIFF_DST, wrap(plain_output(s), grad_y), DNNL_ARG_DIFF_WEIGHTS,
-             wrap(plain_weight(s), grad_w));
+bool onednn_conv2d_backward(const Conv2dShape& s, const float* x, const float* grad_y, const float* weight,
+                            float* grad_x, float* grad_w, float* grad_b) {
+  if (!usable(s) || (grad_b && !grad_w)) return false;
+  const Plan* data = grad_x ? find_plan(Direction::backward_input, s, false) : nullptr;
+  const Plan* weights = grad_w ? find_plan(Direction::backward_weight, s, grad_b != nullptr) : nullptr;
+  if ((grad_x && !data) || (grad_w && !weights)) return false;
+  try {
+    Execution e;
+    const memory gy = wrap(plain_output(s), grad_y);
+    if (data)
+      e.run(*data, {{DNNL_ARG_DIFF_DST, e.read(data->a, gy)},
+                    {DNNL_ARG_WEIGHTS, e.read(data->b, wrap(plain_weight(s), weight))},
+                    {DNNL_ARG_DIFF_SRC, e.write(data->out, wrap(plain_input(s), grad_x))}});
+    if (weights) {
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.read(weights->a, wrap(plain_input(s), x))},
+                                           {DNNL_ARG_DIFF_DST, e.read(weights->b, gy)},
+                                           {DNNL_ARG_DIFF_WEIGHTS, e.write(weights->out, wrap(plain_weight(s), grad_w))}};
+      if (grad_b) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(bias_desc(s), grad_b));
+      e.run(*weights, args);
+    }
+    e.finish();
+    return true;
+  } catch (const dnnl::error&) {
+    return false;  // the caller's fallback overwrites every output
+  }
 }
 
 #endif

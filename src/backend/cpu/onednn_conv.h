@@ -22,10 +22,11 @@ bool onednn_convolution_enabled();
 /// y = conv(x, weight) + bias (bias may be null).
 bool onednn_conv2d_forward(const Conv2dShape& s, const float* x, const float* weight, const float* bias, float* y);
 
-/// grad_x = the adjoint of conv(·, weight) applied to grad_y (overwritten).
-bool onednn_conv2d_backward_input(const Conv2dShape& s, const float* grad_y, const float* weight, float* grad_x);
-
-/// grad_w = Σ over images of grad_y ⋆ x (overwritten).
-bool onednn_conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* grad_y, float* grad_w);
+/// The gradients of y = conv(x, weight) + bias that are asked for (non-null
+/// outputs, overwritten): grad_x needs weight, grad_w needs x. grad_b comes
+/// only with grad_w, summed while oneDNN reads grad_y for it; grad_y is
+/// reordered once for both products.
+bool onednn_conv2d_backward(const Conv2dShape& s, const float* x, const float* grad_y, const float* weight,
+                            float* grad_x, float* grad_w, float* grad_b);
 
 }  // namespace cr::cpu

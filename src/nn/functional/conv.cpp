@@ -57,23 +57,81 @@ Tensor conv_input_backward(const Tensor& grad_y, const Tensor& w, std::int64_t h
 Tensor conv_weight_backward(const Tensor& x, const Tensor& grad_y, std::int64_t kh, std::int64_t kw,
                             const ConvParams& p, const SourceLocation& loc);
 
-// The gradient of the bias: grad_y summed over images and positions. Its
-// own backward spreads the incoming gradient back over those positions.
-Tensor conv_bias_backward(const Tensor& grad_y, const SourceLocation& loc) {
-  const Shape& gs = grad_y.sizes();
-  cpu::Conv2dShape s;
-  s.n = gs[0], s.c_out = gs[1], s.h_out = gs[2], s.w_out = gs[3];
-  Tensor gb = detail::make_tensor({gs[1]}, grad_y.dtype());
+// Each gradient kernel's result is itself differentiable (for create_graph);
+// these attach the node that says how, to a gradient already computed.
+
+// gb = grad_y summed over images and positions: its backward spreads the
+// incoming gradient back over those positions.
+void record_bias_backward(Tensor& gb, const Tensor& grad_y, const SourceLocation& loc) {
+  if (!autograd::needs_grad(grad_y)) return;
+  const Shape gs = grad_y.sizes();
+  autograd::record("ConvolutionBackwardBiasBackward", loc, {&grad_y}, gb, [gs](Node&, const Tensor& gg) {
+    return GradList{gg.reshape({1, gs[1], 1, 1}).expand(gs)};
+  });
+}
+
+// gx = the adjoint of conv(·, w) applied to grad_y.
+// <gg, A_w(g)> = <conv(gg, w), g> = <conv_weight_backward(gg, g), w>.
+void record_input_backward(Tensor& gx, const Tensor& grad_y, const Tensor& w, const ConvParams& p,
+                           const SourceLocation& loc) {
+  if (!autograd::needs_grad(grad_y, w)) return;
+  autograd::record("ConvolutionBackwardInputBackward", loc, {&grad_y, &w}, gx,
+                   [p, loc, sg = SavedTensor(grad_y, false), sw = SavedTensor(w, false)](Node& self,
+                                                                                        const Tensor& gg) {
+                     const Tensor vg = sg.unpack(self), vw = sw.unpack(self);
+                     return GradList{
+                         self.needs_input_grad(0) ? convolve(gg, vw, Tensor(), p, loc) : Tensor(),
+                         self.needs_input_grad(1)
+                             ? conv_weight_backward(gg, vg, vw.sizes()[2], vw.sizes()[3], p, loc)
+                             : Tensor()};
+                   });
+}
+
+// gw = Σ over images of grad_y ⋆ x.
+// <gg, B_x(g)> = <conv(x, gg), g> = <x, conv_input_backward(g, gg)>.
+void record_weight_backward(Tensor& gw, const Tensor& x, const Tensor& grad_y, const ConvParams& p,
+                            const SourceLocation& loc) {
+  if (!autograd::needs_grad(x, grad_y)) return;
+  autograd::record("ConvolutionBackwardWeightBackward", loc, {&x, &grad_y}, gw,
+                   [p, loc, sx = SavedTensor(x, false), sg = SavedTensor(grad_y, false)](Node& self,
+                                                                                        const Tensor& gg) {
+                     const Tensor vx = sx.unpack(self), vg = sg.unpack(self);
+                     return GradList{
+                         self.needs_input_grad(0)
+                             ? conv_input_backward(vg, gg, vx.sizes()[2], vx.sizes()[3], p, loc)
+                             : Tensor(),
+                         self.needs_input_grad(1) ? convolve(vx, gg, Tensor(), p, loc) : Tensor()};
+                   });
+}
+
+// A tensor's data for a kernel, or null for an operand it does not need.
+template <class T>
+T* data_or_null(Tensor& t) {
+  return t.defined() ? t.data_ptr<T>() : nullptr;
+}
+
+// The gradients of y = conv(x, w) + b that `self` needs, from one backward
+// pass over grad_y (which lets oneDNN reorder grad_y once for both products
+// and sum the bias gradient on the way).
+GradList convolution_backward(Node& self, const Tensor& grad_y, const Tensor& x, const Tensor& w,
+                              const ConvParams& p, const SourceLocation& loc) {
+  const bool need_x = self.needs_input_grad(0), need_w = self.needs_input_grad(1), need_b = self.needs_input_grad(2);
+  const cpu::Conv2dShape s = conv_shape(x.sizes(), w.sizes(), grad_y.sizes()[2], grad_y.sizes()[3], p);
+  const DType dtype = grad_y.dtype();
+  Tensor gx = need_x ? detail::make_tensor(x.sizes(), dtype) : Tensor();
+  Tensor gw = need_w ? detail::make_tensor(w.sizes(), dtype) : Tensor();
+  Tensor gb = need_b ? detail::make_tensor({s.c_out}, dtype) : Tensor();
   {
-    Tensor gc = dense(grad_y);
-    dispatch_floating(grad_y.dtype(),
-                      [&]<class T>() { cpu::conv2d_backward_bias<T>(s, gc.data_ptr<T>(), gb.data_ptr<T>()); });
-  }
-  if (autograd::needs_grad(grad_y))
-    autograd::record("ConvolutionBackwardBiasBackward", loc, {&grad_y}, gb, [gs](Node&, const Tensor& gg) {
-      return GradList{gg.reshape({1, gs[1], 1, 1}).expand(gs)};
+    Tensor gc = dense(grad_y), xc = need_w ? dense(x) : Tensor(), wc = need_x ? dense(w) : Tensor();
+    dispatch_floating(dtype, [&]<class T>() {
+      cpu::conv2d_backward<T>(s, data_or_null<T>(xc), gc.data_ptr<T>(), data_or_null<T>(wc), data_or_null<T>(gx),
+                              data_or_null<T>(gw), data_or_null<T>(gb));
     });
-  return gb;
+  }
+  if (need_x) record_input_backward(gx, grad_y, w, p, loc);
+  if (need_w) record_weight_backward(gw, x, grad_y, p, loc);
+  if (need_b) record_bias_backward(gb, grad_y, loc);
+  return {gx, gw, gb};
 }
 
 // y = conv(x, w) + b for checked 4-D operands; b may be undefined.
@@ -92,16 +150,7 @@ Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& b, const ConvPar
   if (autograd::needs_grad(x, w) || (b.defined() && autograd::needs_grad(b)))
     autograd::record("ConvolutionBackward", loc, {&x, &w, &b}, y,
                      [p, loc, sx = SavedTensor(x, false), sw = SavedTensor(w, false)](Node& self, const Tensor& g) {
-                       GradList grads;
-                       const Tensor vx = sx.unpack(self), vw = sw.unpack(self);
-                       grads.push_back(self.needs_input_grad(0)
-                                           ? conv_input_backward(g, vw, vx.sizes()[2], vx.sizes()[3], p, loc)
-                                           : Tensor());
-                       grads.push_back(self.needs_input_grad(1)
-                                           ? conv_weight_backward(vx, g, vw.sizes()[2], vw.sizes()[3], p, loc)
-                                           : Tensor());
-                       grads.push_back(self.needs_input_grad(2) ? conv_bias_backward(g, loc) : Tensor());
-                       return grads;
+                       return convolution_backward(self, g, sx.unpack(self), sw.unpack(self), p, loc);
                      });
   return y;
 }
@@ -118,18 +167,7 @@ Tensor conv_input_backward(const Tensor& grad_y, const Tensor& w, std::int64_t h
       cpu::conv2d_backward_input<T>(s, gc.data_ptr<T>(), wc.data_ptr<T>(), gx.data_ptr<T>());
     });
   }
-  // <gg, A_w(g)> = <conv(gg, w), g> = <conv_weight_backward(gg, g), w>.
-  if (autograd::needs_grad(grad_y, w))
-    autograd::record("ConvolutionBackwardInputBackward", loc, {&grad_y, &w}, gx,
-                     [p, loc, sg = SavedTensor(grad_y, false), sw = SavedTensor(w, false)](Node& self,
-                                                                                          const Tensor& gg) {
-                       const Tensor vg = sg.unpack(self), vw = sw.unpack(self);
-                       return GradList{
-                           self.needs_input_grad(0) ? convolve(gg, vw, Tensor(), p, loc) : Tensor(),
-                           self.needs_input_grad(1)
-                               ? conv_weight_backward(gg, vg, vw.sizes()[2], vw.sizes()[3], p, loc)
-                               : Tensor()};
-                     });
+  record_input_backward(gx, grad_y, w, p, loc);
   return gx;
 }
 
@@ -145,18 +183,7 @@ Tensor conv_weight_backward(const Tensor& x, const Tensor& grad_y, std::int64_t 
       cpu::conv2d_backward_weight<T>(s, xc.data_ptr<T>(), gc.data_ptr<T>(), gw.data_ptr<T>());
     });
   }
-  // <gg, B_x(g)> = <conv(x, gg), g> = <x, conv_input_backward(g, gg)>.
-  if (autograd::needs_grad(x, grad_y))
-    autograd::record("ConvolutionBackwardWeightBackward", loc, {&x, &grad_y}, gw,
-                     [p, loc, sx = SavedTensor(x, false), sg = SavedTensor(grad_y, false)](Node& self,
-                                                                                          const Tensor& gg) {
-                       const Tensor vx = sx.unpack(self), vg = sg.unpack(self);
-                       return GradList{
-                           self.needs_input_grad(0)
-                               ? conv_input_backward(vg, gg, vx.sizes()[2], vx.sizes()[3], p, loc)
-                               : Tensor(),
-                           self.needs_input_grad(1) ? convolve(vx, gg, Tensor(), p, loc) : Tensor()};
-                     });
+  record_weight_backward(gw, x, grad_y, p, loc);
   return gw;
 }
 
