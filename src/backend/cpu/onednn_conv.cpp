@@ -231,9 +231,9 @@ memory wrap(const memory::desc& desc, const float* data) {
 }
 
 // Runs primitives on plain operands: reorders what they read into the layouts
-// they chose (each operand once, however many primitives read it), gives them
-// scratch buffers to write in their layouts, and reorders those into the
-// plain outputs at the end.
+// they chose (each operand once, however many primitives read it) and gives
+// them scratch buffers to write in their layouts, which finish() reorders
+// into the plain outputs.
 class Execution {
  public:
   Execution() : stream_(cpu_engine()) {}
@@ -242,42 +242,42 @@ class Execution {
     if (!r.reorder) return plain;
     for (const Copy& c : copies_)
       if (c.plain.get_data_handle() == plain.get_data_handle() && c.copy.get_desc() == r.chosen) return c.copy;
-    memory from = plain, copy = scratch(r.chosen);  // handles: copying them shares the data
+    auto buffer = std::make_unique<Scratch>(r.chosen.get_size());
+    memory from = plain, copy(r.chosen, cpu_engine(), buffer->data());  // handles: copies share the data
     r.reorder->execute(stream_, from, copy);
-    copies_.push_back({plain, copy});
+    copies_.push_back({plain, copy, std::move(buffer)});
     return copy;
   }
 
   memory write(const Relayout& r, const memory& plain) {
     if (!r.reorder) return plain;
-    memory out = scratch(r.chosen);
-    pending_.push_back({&*r.reorder, out, plain});
+    auto buffer = std::make_unique<Scratch>(r.chosen.get_size());
+    memory out(r.chosen, cpu_engine(), buffer->data());
+    pending_.push_back({&*r.reorder, out, plain, std::move(buffer)});
     return out;
   }
 
   void run(const Plan& plan, const std::unordered_map<int, memory>& args) { plan.primitive.execute(stream_, args); }
 
+  // Moves what the primitives run so far wrote into its plain outputs and
+  // hands their buffers back, for the next primitive's copies to reuse.
   void finish() {
     for (Pending& p : pending_) p.reorder->execute(stream_, p.from, p.to);
     stream_.wait();
+    pending_.clear();
   }
 
  private:
-  // The chosen layout may pad channels to a multiple of 16: size by it.
-  memory scratch(const memory::desc& desc) {
-    buffers_.push_back(std::make_unique<Scratch>(desc.get_size()));
-    return memory(desc, cpu_engine(), buffers_.back()->data());
-  }
-
   struct Copy {
     memory plain, copy;
+    std::unique_ptr<Scratch> buffer;
   };
   struct Pending {
     const dnnl::reorder* reorder;
     memory from, to;
+    std::unique_ptr<Scratch> buffer;
   };
   dnnl::stream stream_;
-  std::vector<std::unique_ptr<Scratch>> buffers_;
   std::vector<Copy> copies_;
   std::vector<Pending> pending_;
 };
@@ -311,10 +311,12 @@ bool onednn_conv2d_backward(const Conv2dShape& s, const float* x, const float* g
   try {
     Execution e;
     const memory gy = wrap(plain_output(s), grad_y);
-    if (data)
+    if (data) {
       e.run(*data, {{DNNL_ARG_DIFF_DST, e.read(data->a, gy)},
                     {DNNL_ARG_WEIGHTS, e.read(data->b, wrap(plain_weight(s), weight))},
                     {DNNL_ARG_DIFF_SRC, e.write(data->out, wrap(plain_input(s), grad_x))}});
+      e.finish();  // grad_x's buffer is the size of x's copy below: it is reused
+    }
     if (weights) {
       std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.read(weights->a, wrap(plain_input(s), x))},
                                            {DNNL_ARG_DIFF_DST, e.read(weights->b, gy)},
