@@ -65,6 +65,6 @@ int main(int argc, char** argv) {
   // chainrule's loops and OpenBLAS (OpenMP build) share libgomp's pool:
   // OMP_NUM_THREADS, else one thread per core.
   bt::print_result({"chainrule", args.model, args, seconds, last_loss, omp_get_max_threads(),
-                    cr::cpu::blas_core_name(), cr::cpu::float_gemm_library()});
+                    cr::cpu::blas_core_name(), cr::cpu::float_gemm_library(), cr::cpu::convolution_library()});
   return 0;
 }

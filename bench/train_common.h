@@ -116,6 +116,7 @@ struct Result {
   int threads;         // the thread count the library was told to use
   std::string blas_core;
   std::string float_gemm;  // the library that runs float32 matrix products
+  std::string conv;        // ... and the convolutions (the CNN's 32→64 one)
 };
 
 /// One line, `train_result key=value ...`, for bench/compare_training.sh.
@@ -123,10 +124,10 @@ inline void print_result(const Result& r) {
   const char* coretype = std::getenv("OPENBLAS_CORETYPE");
   std::printf(
       "train_result library=%s model=%s steps=%ld warmup=%ld batch=%lld seconds=%.4f steps_per_s=%.3f "
-      "peak_rss_kib=%ld threads=%d openblas_core=%s openblas_coretype=%s float_gemm=%s last_loss=%.4f\n",
+      "peak_rss_kib=%ld threads=%d openblas_core=%s openblas_coretype=%s float_gemm=%s conv=%s last_loss=%.4f\n",
       r.library, r.model.c_str(), r.args.steps, r.args.warmup, static_cast<long long>(kBatch), r.seconds,
       static_cast<double>(r.args.steps) / r.seconds, peak_rss_kib(), r.threads, r.blas_core.c_str(),
-      coretype && *coretype ? coretype : "-", r.float_gemm.c_str(), r.last_loss);
+      coretype && *coretype ? coretype : "-", r.float_gemm.c_str(), r.conv.c_str(), r.last_loss);
   std::fflush(stdout);
 }
 

@@ -5,6 +5,7 @@
 #include <dlfcn.h>
 #include <omp.h>
 
+#include <ATen/Context.h>
 #include <torch/nn/functional/loss.h>
 #include <torch/nn/module.h>
 #include <torch/nn/modules/activation.h>
@@ -92,6 +93,8 @@ int main(int argc, char** argv) {
   // torch::mm goes to the BLAS behind libblas.so.3: OpenBLAS when it answers to its name.
   const std::string core = blas_core_name();
   bt::print_result({"libtorch-" TORCH_VERSION, args.model, args, seconds, last_loss, torch::get_num_threads(), core,
-                    core == "unknown" ? "libblas.so.3" : "OpenBLAS"});
+                    core == "unknown" ? "libblas.so.3" : "OpenBLAS",
+                    // PyTorch sends float32 CPU convolutions like the CNN's to oneDNN (mkldnn) when built with it.
+                    at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() ? "oneDNN" : "native"});
   return 0;
 }

@@ -122,6 +122,34 @@ TEST(Conv2dOneDnn, EverySubsetOfGradients) {
   }
 }
 
+// Gradients of gradients (create_graph) run the same three kernels on other
+// operands: the double backward in float32 must agree with float64's.
+TEST(Conv2dOneDnn, SecondDerivativesMatchFloat64) {
+  cr::manual_seed(23);
+  const WideCase c{2, 16, 5, 6, 16, 3, 3, 2, 1, 1, 1, true};
+  Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
+  Tensor w = cr::randn({c.c_out, c.c_in, c.kh, c.kw}, cr::kFloat64) * 0.2;
+  Tensor b = cr::randn({c.c_out}, cr::kFloat64);
+  std::vector<std::vector<double>> grads[2];
+  Tensor g, vx, vw;
+  for (int k = 0; k < 2; ++k) {
+    const cr::DType dtype = k == 0 ? cr::kFloat64 : cr::kFloat32;
+    Tensor xk = x.to(dtype).detach().requires_grad_(), wk = w.to(dtype).detach().requires_grad_();
+    Tensor y = F::conv2d(xk, wk, b.to(dtype), c.stride, c.padding);
+    if (!g.defined()) {
+      g = cr::randn(y.sizes(), cr::kFloat64);
+      vx = cr::randn(x.sizes(), cr::kFloat64);
+      vw = cr::randn(w.sizes(), cr::kFloat64);
+    }
+    const auto first = cr::autograd::grad({(y * g.to(dtype)).sum()}, {xk, wk}, {}, true, true);
+    ((first[0] * vx.to(dtype)).sum() + (first[1] * vw.to(dtype)).sum()).backward();
+    grads[k] = {values(first[0]), values(first[1]), values(xk.grad()), values(wk.grad())};
+  }
+  for (std::size_t t = 0; t < grads[0].size(); ++t)
+    for (std::size_t i = 0; i < grads[0][t].size(); ++i)
+      ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 2e-4 * (1 + std::abs(grads[0][t][i]))) << "result " << t << " at " << i;
+}
+
 // The cases above must really reach oneDNN where it is built, or the first
 // test would only check im2col twice; narrow and 1×1 ones must not.
 TEST(Conv2dOneDnn, TakesTheWideCasesOnly) {

@@ -1,5 +1,7 @@
 #include "chainrule/backend/cpu/blas.h"
 
+#include "backend/cpu/onednn_conv.h"
+
 #include <cblas.h>
 #include <strings.h>
 #include <unistd.h>
@@ -41,6 +43,8 @@ std::string float_gemm_library() {
   return "OpenBLAS";
 #endif
 }
+
+std::string convolution_library() { return onednn_convolution_enabled() ? float_gemm_library() : "im2col"; }
 
 void configure_runtime(char** argv) {
   bool changed = false;

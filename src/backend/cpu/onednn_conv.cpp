@@ -143,10 +143,10 @@ struct Plan {
   Relayout a, b, out;
 };
 
-using PlanKey = std::array<std::int64_t, 19>;
+using PlanKey = std::array<std::int64_t, 18>;
 PlanKey plan_key(Direction direction, const Conv2dShape& s, bool bias) {
   return {static_cast<std::int64_t>(direction), bias, s.n, s.c_in, s.h, s.w, s.c_out, s.kh, s.kw, s.stride_h,
-          s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w, s.groups, s.h_out, s.w_out, 0};
+          s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w, s.groups, s.h_out, s.w_out};
 }
 
 // `bias`: the forward adds one, the gradient of the weight also sums grad_y
@@ -191,6 +191,8 @@ std::unique_ptr<Plan> build_plan(Direction direction, const Conv2dShape& s, bool
 // (remembered too, so it is asked once). Plans live as long as the program
 // and are never replaced, so a pointer stays valid without the lock.
 const Plan* find_plan(Direction direction, const Conv2dShape& s, bool bias) {
+  // The engine first: statics die in reverse order, and the plans use it.
+  cpu_engine();
   static std::mutex mutex;
   static std::map<PlanKey, std::unique_ptr<Plan>> plans;
   // A program that keeps changing shapes (variable image sizes) would grow the

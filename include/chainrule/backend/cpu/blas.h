@@ -1,5 +1,6 @@
 #pragma once
-// Which OpenBLAS kernels run, and how a program gets the fast ones.
+// Which libraries and kernels run the heavy products, and how a program gets
+// the fast ones.
 
 #include <string>
 
@@ -11,6 +12,12 @@ std::string blas_core_name();
 /// The library that runs float32 matrix products: "oneDNN <version>" when
 /// chainrule was built with it (CMake option CHAINRULE_ONEDNN), else "OpenBLAS".
 std::string float_gemm_library();
+
+/// The library that runs float32 convolutions of 16 or more channels per group
+/// with kernels larger than 1×1: "oneDNN <version>" when chainrule was built
+/// with it and the environment does not say CHAINRULE_ONEDNN_CONV=0, else
+/// "im2col" (chainrule's im2col + GEMM, which also runs every other convolution).
+std::string convolution_library();
 
 /// Applies two settings that OpenBLAS and libgomp read from the environment
 /// only when they load, by re-executing the program once with them set:
