@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "backend/cpu/onednn_conv.h"
@@ -148,6 +149,29 @@ TEST(Conv2dOneDnn, SecondDerivativesMatchFloat64) {
   for (std::size_t t = 0; t < grads[0].size(); ++t)
     for (std::size_t i = 0; i < grads[0][t].size(); ++i)
       ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 2e-4 * (1 + std::abs(grads[0][t][i]))) << "result " << t << " at " << i;
+}
+
+// Two threads training side by side share the cached plans (primitives and
+// reorders) and run them at the same time: each must get its own answer.
+TEST(Conv2dOneDnn, ConcurrentCallsShareThePlans) {
+  cr::manual_seed(24);
+  const WideCase c{4, 32, 8, 8, 32, 3, 3, 1, 1, 1, 1, true};
+  Tensor w = cr::randn({c.c_out, c.c_in, c.kh, c.kw}) * 0.1, b = cr::randn({c.c_out});
+  Tensor inputs[2] = {cr::randn({c.n, c.c_in, c.h, c.w}), cr::randn({c.n, c.c_in, c.h, c.w})};
+  std::vector<double> expected[2], got[2];
+  for (int t = 0; t < 2; ++t) expected[t] = values(F::conv2d(inputs[t], w, b, c.stride, c.padding));
+  auto work = [&](int t) {
+    for (int repeat = 0; repeat < 20; ++repeat) {
+      Tensor x = inputs[t].detach().requires_grad_();
+      Tensor y = F::conv2d(x, w, b, c.stride, c.padding);
+      y.sum().backward();
+      got[t] = values(y);
+    }
+  };
+  std::thread first(work, 0), second(work, 1);
+  first.join();
+  second.join();
+  for (int t = 0; t < 2; ++t) EXPECT_EQ(got[t], expected[t]) << "thread " << t;
 }
 
 // The cases above must really reach oneDNN where it is built, or the first

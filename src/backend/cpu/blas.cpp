@@ -1,7 +1,5 @@
 #include "chainrule/backend/cpu/blas.h"
 
-#include "backend/cpu/onednn_conv.h"
-
 #include <cblas.h>
 #include <strings.h>
 #include <unistd.h>
@@ -11,6 +9,8 @@
 #if defined(CHAINRULE_HAVE_ONEDNN)
 #include <oneapi/dnnl/dnnl.h>
 #endif
+
+#include "backend/cpu/onednn_conv.h"
 
 namespace cr::cpu {
 
