@@ -151,6 +151,18 @@ TEST(Conv2dOneDnn, SecondDerivativesMatchFloat64) {
       ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 2e-4 * (1 + std::abs(grads[0][t][i]))) << "result " << t << " at " << i;
 }
 
+// Operands that are views (here: channels and rows swapped in memory) are
+// made contiguous before oneDNN sees them; results equal the dense ones.
+TEST(Conv2dOneDnn, NonContiguousOperands) {
+  cr::manual_seed(25);
+  Tensor x_dense = cr::randn({2, 16, 6, 7}), w_dense = cr::randn({16, 16, 3, 3});
+  Tensor x_view = x_dense.transpose(1, 2).contiguous().transpose(1, 2);
+  Tensor w_view = w_dense.transpose(0, 1).contiguous().transpose(0, 1);
+  ASSERT_FALSE(x_view.is_contiguous());
+  ASSERT_FALSE(w_view.is_contiguous());
+  EXPECT_EQ(values(F::conv2d(x_view, w_view, {}, 1, 1)), values(F::conv2d(x_dense, w_dense, {}, 1, 1)));
+}
+
 // Two threads training side by side share the cached plans (primitives and
 // reorders) and run them at the same time: each must get its own answer.
 TEST(Conv2dOneDnn, ConcurrentCallsShareThePlans) {
