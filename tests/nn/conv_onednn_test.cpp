@@ -14,6 +14,7 @@
 #include "backend/cpu/onednn_conv.h"
 #include "chainrule/chainrule.h"
 #include "chainrule/nn/functional.h"
+#include "support/conv_case.h"
 #include "support/tensor_testing.h"
 
 namespace {
@@ -22,17 +23,14 @@ namespace F = cr::nn::functional;
 using cr::Tensor;
 using cr::testing::values;
 
-struct WideCase {
-  std::int64_t n, c_in, h, w, c_out, kh, kw;
-  cr::nn::Size2 stride, padding, dilation;
-  std::int64_t groups;
-  bool bias;
-};
+using WideCase = cr::testing::ConvCase;
+using cr::testing::describe;
 
-std::string describe(const WideCase& c) {
-  return std::to_string(c.n) + "x" + std::to_string(c.c_in) + "x" + std::to_string(c.h) + "x" + std::to_string(c.w) +
-         " -> " + std::to_string(c.c_out) + " k" + std::to_string(c.kh) + "x" + std::to_string(c.kw) + " s" +
-         c.stride.str() + " p" + c.padding.str() + " d" + c.dilation.str() + " g" + std::to_string(c.groups);
+// got and expected agree to float32's accuracy on sums of a few hundred products.
+void expect_close(const std::vector<double>& got, const std::vector<double>& expected, const std::string& what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    ASSERT_NEAR(got[i], expected[i], 2e-4 * (1 + std::abs(expected[i]))) << what << " at " << i;
 }
 
 const std::vector<WideCase> kWideCases = {
@@ -76,12 +74,7 @@ void expect_wide_cases_match_float64() {
     Tensor g = cr::randn(y.sizes(), cr::kFloat64);
     const auto expected = run(c, x, w, b, g, cr::kFloat64), got = run(c, x, w, b, g, cr::kFloat32);
     const char* names[] = {"output", "grad input", "grad weight", "grad bias"};
-    for (std::size_t t = 0; t < expected.size(); ++t) {
-      ASSERT_EQ(got[t].size(), expected[t].size());
-      for (std::size_t i = 0; i < expected[t].size(); ++i)
-        ASSERT_NEAR(got[t][i], expected[t][i], 2e-4 * (1 + std::abs(expected[t][i])))
-            << describe(c) << " " << names[t] << " at " << i;
-    }
+    for (std::size_t t = 0; t < expected.size(); ++t) expect_close(got[t], expected[t], describe(c) + " " + names[t]);
   }
 }
 
@@ -117,9 +110,7 @@ TEST(Conv2dOneDnn, EverySubsetOfGradients) {
       }
     }
     for (std::size_t t = 0; t < grads[0].size(); ++t)
-      for (std::size_t i = 0; i < grads[0][t].size(); ++i)
-        ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 2e-4 * (1 + std::abs(grads[0][t][i])))
-            << "mask " << mask << " gradient " << t << " at " << i;
+      expect_close(grads[1][t], grads[0][t], "mask " + std::to_string(mask) + " gradient " + std::to_string(t));
   }
 }
 
@@ -146,9 +137,7 @@ TEST(Conv2dOneDnn, SecondDerivativesMatchFloat64) {
     ((first[0] * vx.to(dtype)).sum() + (first[1] * vw.to(dtype)).sum()).backward();
     grads[k] = {values(first[0]), values(first[1]), values(xk.grad()), values(wk.grad())};
   }
-  for (std::size_t t = 0; t < grads[0].size(); ++t)
-    for (std::size_t i = 0; i < grads[0][t].size(); ++i)
-      ASSERT_NEAR(grads[1][t][i], grads[0][t][i], 2e-4 * (1 + std::abs(grads[0][t][i]))) << "result " << t << " at " << i;
+  for (std::size_t t = 0; t < grads[0].size(); ++t) expect_close(grads[1][t], grads[0][t], "result " + std::to_string(t));
 }
 
 // Operands that are views (here: channels and rows swapped in memory) are

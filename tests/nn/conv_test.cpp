@@ -10,6 +10,7 @@
 
 #include "chainrule/chainrule.h"
 #include "chainrule/nn/functional.h"
+#include "support/conv_case.h"
 #include "support/tensor_testing.h"
 
 namespace {
@@ -20,20 +21,8 @@ using cr::testing::expect_error;
 using cr::testing::values;
 using Inputs = std::vector<Tensor>;
 
-struct ConvCase {
-  std::int64_t n, c_in, h, w, c_out, kh, kw;
-  cr::nn::Size2 stride, padding, dilation;
-  std::int64_t groups;
-  bool bias;
-};
-
-std::string describe(const ConvCase& c) {
-  return "n" + std::to_string(c.n) + " c" + std::to_string(c.c_in) + "->" + std::to_string(c.c_out) + " " +
-         std::to_string(c.h) + "x" + std::to_string(c.w) + " k" + std::to_string(c.kh) + "x" + std::to_string(c.kw) +
-         " s" + std::to_string(c.stride.h) + "," + std::to_string(c.stride.w) + " p" + std::to_string(c.padding.h) +
-         "," + std::to_string(c.padding.w) + " d" + std::to_string(c.dilation.h) + "," +
-         std::to_string(c.dilation.w) + " g" + std::to_string(c.groups) + (c.bias ? " bias" : "");
-}
+using cr::testing::ConvCase;
+using cr::testing::describe;
 
 // The definition, one output element at a time, in double.
 std::vector<double> naive_conv(const ConvCase& c, const std::vector<double>& x, const std::vector<double>& w,
