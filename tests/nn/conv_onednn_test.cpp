@@ -43,6 +43,16 @@ const std::vector<WideCase> kWideCases = {
     {2, 64, 4, 4, 32, 3, 3, 1, 1, 1, 1, true},                 // a small plane, as in a ResNet's last stage
 };
 
+// Random float64 operands for a case; weights scaled so outputs stay O(1).
+struct Operands {
+  Tensor x, w, b;
+};
+Operands random_operands(const WideCase& c) {
+  return {cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64),
+          cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw}, cr::kFloat64) * 0.2,
+          cr::randn({c.c_out}, cr::kFloat64)};
+}
+
 cr::cpu::Conv2dShape cpu_shape(const WideCase& c, const Tensor& y) {
   cr::cpu::Conv2dShape s;
   s.n = c.n, s.c_in = c.c_in, s.h = c.h, s.w = c.w, s.c_out = c.c_out, s.kh = c.kh, s.kw = c.kw;
@@ -67,9 +77,7 @@ std::vector<std::vector<double>> run(const WideCase& c, const Tensor& x, const T
 void expect_wide_cases_match_float64() {
   cr::manual_seed(21);
   for (const WideCase& c : kWideCases) {
-    Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
-    Tensor w = cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw}, cr::kFloat64) * 0.2;
-    Tensor b = cr::randn({c.c_out}, cr::kFloat64);
+    const auto [x, w, b] = random_operands(c);
     Tensor y = F::conv2d(x, w, b, c.stride, c.padding, c.dilation, c.groups);
     Tensor g = cr::randn(y.sizes(), cr::kFloat64);
     const auto expected = run(c, x, w, b, g, cr::kFloat64), got = run(c, x, w, b, g, cr::kFloat32);
@@ -92,9 +100,7 @@ TEST(Conv2dOneDnn, Im2colPathMatchesWhenOneDnnIsOff) {
 TEST(Conv2dOneDnn, EverySubsetOfGradients) {
   cr::manual_seed(22);
   const WideCase c{2, 16, 6, 7, 32, 3, 3, 1, 1, 1, 1, true};
-  Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
-  Tensor w = cr::randn({c.c_out, c.c_in, c.kh, c.kw}, cr::kFloat64) * 0.2;
-  Tensor b = cr::randn({c.c_out}, cr::kFloat64);
+  const auto [x, w, b] = random_operands(c);
   Tensor g = cr::randn({c.n, c.c_out, c.h, c.w}, cr::kFloat64);
   for (int mask = 1; mask < 8; ++mask) {
     std::vector<std::vector<double>> grads[2];
@@ -119,9 +125,7 @@ TEST(Conv2dOneDnn, EverySubsetOfGradients) {
 TEST(Conv2dOneDnn, SecondDerivativesMatchFloat64) {
   cr::manual_seed(23);
   const WideCase c{2, 16, 5, 6, 16, 3, 3, 2, 1, 1, 1, true};
-  Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}, cr::kFloat64);
-  Tensor w = cr::randn({c.c_out, c.c_in, c.kh, c.kw}, cr::kFloat64) * 0.2;
-  Tensor b = cr::randn({c.c_out}, cr::kFloat64);
+  const auto [x, w, b] = random_operands(c);
   std::vector<std::vector<double>> grads[2];
   Tensor g, vx, vw;
   for (int k = 0; k < 2; ++k) {
