@@ -122,7 +122,7 @@ int run_train(const TrainConfig& config) {
       bar.update(value);
     }
     const double seconds = bar.finish();
-    last = evaluate(*model, test_set, 1000);
+    last = evaluate(*model, test_set, config.batch_size);
     best_accuracy = std::max(best_accuracy, last.accuracy);
     std::printf("epoch %d: train loss %.4f | test loss %.4f, accuracy %.2f%% | %.1f s, %.1f steps/s\n", epoch,
                 loss_sum / static_cast<double>(steps_per_epoch), last.loss, 100 * last.accuracy, seconds,
