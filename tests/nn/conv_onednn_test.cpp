@@ -141,7 +141,8 @@ TEST(Conv2dOneDnn, SecondDerivativesMatchFloat64) {
     ((first[0] * vx.to(dtype)).sum() + (first[1] * vw.to(dtype)).sum()).backward();
     grads[k] = {values(first[0]), values(first[1]), values(xk.grad()), values(wk.grad())};
   }
-  for (std::size_t t = 0; t < grads[0].size(); ++t) expect_close(grads[1][t], grads[0][t], "result " + std::to_string(t));
+  for (std::size_t t = 0; t < grads[0].size(); ++t)
+    expect_close(grads[1][t], grads[0][t], "result " + std::to_string(t));
 }
 
 // Operands that are views (here: channels and rows swapped in memory) are

@@ -320,9 +320,10 @@ bool onednn_conv2d_backward(const Conv2dShape& s, const float* x, const float* g
       e.finish();  // grad_x's buffer is the size of x's copy below: it is reused
     }
     if (weights) {
-      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, e.read(weights->a, wrap(plain_input(s), x))},
-                                           {DNNL_ARG_DIFF_DST, e.read(weights->b, gy)},
-                                           {DNNL_ARG_DIFF_WEIGHTS, e.write(weights->out, wrap(plain_weight(s), grad_w))}};
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, e.read(weights->a, wrap(plain_input(s), x))},
+          {DNNL_ARG_DIFF_DST, e.read(weights->b, gy)},
+          {DNNL_ARG_DIFF_WEIGHTS, e.write(weights->out, wrap(plain_weight(s), grad_w))}};
       if (grad_b) args.emplace(DNNL_ARG_DIFF_BIAS, wrap(bias_desc(s), grad_b));
       e.run(*weights, args);
     }
