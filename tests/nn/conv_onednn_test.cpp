@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "backend/cpu/onednn_conv.h"
+#include "chainrule/backend/cpu/blas.h"
 #include "chainrule/chainrule.h"
 #include "chainrule/nn/functional.h"
 #include "support/conv_case.h"
@@ -41,6 +42,20 @@ const std::vector<WideCase> kWideCases = {
     {1, 16, 5, 5, 17, 5, 5, 1, 2, 1, 1, true},                 // kernel as large as the padded input
     {3, 16, 7, 7, 16, 3, 3, 3, 0, 1, 1, false},                // stride larger than the kernel
     {2, 64, 4, 4, 32, 3, 3, 1, 1, 1, 1, true},                 // a small plane, as in a ResNet's last stage
+};
+
+// Turns the oneDNN path on or off for a scope, then back to what it was.
+class OneDnnSwitch {
+ public:
+  explicit OneDnnSwitch(bool on) : before_(cr::cpu::onednn_convolution_enabled()) {
+    cr::cpu::set_onednn_convolution_enabled(on);
+  }
+  ~OneDnnSwitch() { cr::cpu::set_onednn_convolution_enabled(before_); }
+  OneDnnSwitch(const OneDnnSwitch&) = delete;
+  OneDnnSwitch& operator=(const OneDnnSwitch&) = delete;
+
+ private:
+  bool before_;
 };
 
 // Random float64 operands for a case; weights scaled so outputs stay O(1).
@@ -89,9 +104,8 @@ void expect_wide_cases_match_float64() {
 TEST(Conv2dOneDnn, WideConvolutionsMatchFloat64) { expect_wide_cases_match_float64(); }
 
 TEST(Conv2dOneDnn, Im2colPathMatchesWhenOneDnnIsOff) {
-  cr::cpu::set_onednn_convolution_enabled(false);
+  const OneDnnSwitch off(false);
   expect_wide_cases_match_float64();
-  cr::cpu::set_onednn_convolution_enabled(true);
 }
 
 // The backward pass asks oneDNN for whichever gradients are needed: each
@@ -184,7 +198,7 @@ TEST(Conv2dOneDnn, ConcurrentCallsShareThePlans) {
 // test would only check im2col twice; narrow and 1×1 ones must not.
 TEST(Conv2dOneDnn, TakesTheWideCasesOnly) {
   if (!cr::cpu::onednn_convolution_built()) GTEST_SKIP() << "built without oneDNN (CHAINRULE_ONEDNN)";
-  ASSERT_TRUE(cr::cpu::onednn_convolution_enabled());
+  const OneDnnSwitch on(true);  // whatever CHAINRULE_ONEDNN_CONV says
   for (const WideCase& c : kWideCases) {
     Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}), w = cr::randn({c.c_out, c.c_in / c.groups, c.kh, c.kw});
     Tensor y = F::conv2d(x, w, {}, c.stride, c.padding, c.dilation, c.groups);
@@ -206,13 +220,14 @@ TEST(Conv2dOneDnn, TakesTheWideCasesOnly) {
                                                 y.data_ptr<float>()))
         << describe(c);
   }
-  cr::cpu::set_onednn_convolution_enabled(false);
+  EXPECT_EQ(cr::cpu::convolution_library().rfind("oneDNN-", 0), 0u) << cr::cpu::convolution_library();
+  const OneDnnSwitch off(false);
+  EXPECT_EQ(cr::cpu::convolution_library(), "im2col");
   const WideCase& c = kWideCases[0];
   Tensor x = cr::randn({c.n, c.c_in, c.h, c.w}), w = cr::randn({c.c_out, c.c_in, c.kh, c.kw});
   Tensor y = F::conv2d(x, w, {}, c.stride, c.padding);
   EXPECT_FALSE(cr::cpu::onednn_conv2d_forward(cpu_shape(c, y), x.data_ptr<float>(), w.data_ptr<float>(), nullptr,
                                               y.data_ptr<float>()));
-  cr::cpu::set_onednn_convolution_enabled(true);
 }
 
 }  // namespace
