@@ -1,10 +1,28 @@
 #include "chainrule/nn/container.h"
 
 #include <string>
+#include <typeinfo>
+
+#include "chainrule/nn/activation.h"
+#include "chainrule/nn/pooling.h"
 
 namespace cr::nn {
 
 namespace {
+
+// Whether `first` is a ReLU and `second` a max pooling that may run in the
+// other order. Max commutes with any non-decreasing function, so
+// max_pool(relu(x)) = relu(max_pool(x)) value for value, and the gradients
+// agree too: the same tap wins each window (ties go to the first one either
+// way, and a NaN wins either way), and the gradient is zero in both orders
+// when the window's maximum is not positive. Padding breaks it: a window
+// wholly in the padding is -inf after relu → pool but 0 after pool → relu.
+// Exact types only: a subclass may have changed what forward does.
+bool relu_commutes_with(const Module& first, const Module& second) {
+  if (typeid(first) != typeid(ReLU) || typeid(second) != typeid(MaxPool2d)) return false;
+  const auto& pool = static_cast<const MaxPool2d&>(second);
+  return pool.padding.h == 0 && pool.padding.w == 0;
+}
 
 std::size_t checked_index(std::int64_t index, std::size_t size, const char* op, const SourceLocation& loc) {
   const auto n = static_cast<std::int64_t>(size);
@@ -30,7 +48,18 @@ Tensor Sequential::forward(const Tensor& input) {
   // model(x), not at this loop.
   const SourceLocation loc = call_site();
   Tensor x = input;
-  for (const auto& module : modules_) x = (*module)(x, loc);
+  for (std::size_t i = 0; i < modules_.size(); ++i) {
+    // ReLU → MaxPool2d runs as MaxPool2d → ReLU: the same result, but the ReLU
+    // and its backward then touch a quarter of the elements (2×2 windows);
+    // in the Fashion-MNIST CNN that is a tenth of a training step.
+    if (i + 1 < modules_.size() && relu_commutes_with(*modules_[i], *modules_[i + 1])) {
+      x = (*modules_[i + 1])(x, loc);
+      x = (*modules_[i])(x, loc);
+      ++i;
+      continue;
+    }
+    x = (*modules_[i])(x, loc);
+  }
   return x;
 }
 

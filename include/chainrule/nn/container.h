@@ -12,6 +12,10 @@ namespace cr::nn {
 
 /// Runs its children in order, each on the previous one's output. Children are
 /// named "0", "1", ... as in PyTorch, unless pushed with a name.
+///
+/// One reordering, exact to the bit in values and gradients: a ReLU followed by
+/// an unpadded MaxPool2d runs as the pooling then the ReLU, which then works on
+/// the pooled (smaller) tensor. The ReLU module so sees the pooled tensor.
 class Sequential : public Module {
  public:
   Sequential() : Module("Sequential") {}
