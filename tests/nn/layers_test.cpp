@@ -216,6 +216,66 @@ TEST(Pooling, ForwardAndRepr) {
   EXPECT_EQ(nn::AdaptiveAvgPool2d({2, 3}).to_string(), "AdaptiveAvgPool2d(output_size=(2, 3))");
 }
 
+// Equal element for element, NaN matching NaN.
+void expect_same_values(const Tensor& a, const Tensor& b) {
+  ASSERT_EQ(a.sizes(), b.sizes());
+  const auto va = values(a), vb = values(b);
+  for (std::size_t i = 0; i < va.size(); ++i) {
+    if (std::isnan(va[i])) {
+      EXPECT_TRUE(std::isnan(vb[i])) << "at " << i;
+    } else {
+      EXPECT_EQ(va[i], vb[i]) << "at " << i;
+    }
+  }
+}
+
+// A ReLU → max pooling input with the windows where the two orders could part:
+// all negative, a tie of positives, zero against negatives, a NaN, a ±0 tie.
+Tensor relu_pool_input() {
+  std::vector<float> v = {-3, -1, -2, -4,   // window (0,0) all negative; (0,1) zero vs negatives
+                          -5, -6, 0, -1,    //
+                          2, 5, 1, NAN,     // window (1,0) a tie of 5s; (1,1) a NaN
+                          5, 1, 3, 2,       //
+                          -0.0F, 0, 7, 7,   // window (2,0) ±0 only; (2,1) ties at 7
+                          0, -0.0F, 7, 7};  //
+  for (std::size_t i = 0; i < 2 * 6 * 4; ++i) v.push_back(std::sin(static_cast<float>(i)) * 3);
+  return cr::tensor(v, {1, 3, 6, 4});
+}
+
+TEST(Sequential, RunsReluThenMaxPoolAsPoolThenReluExactly) {
+  auto net = std::make_shared<nn::Sequential>(std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2));
+  Tensor x = relu_pool_input().requires_grad_();
+  Tensor y = (*net)(x);
+  ASSERT_NE(y.grad_fn(), nullptr);
+  EXPECT_STREQ(y.grad_fn()->name(), "ReluBackward");  // the reordering took place
+  Tensor x_written = relu_pool_input().requires_grad_();
+  Tensor y_written = F::max_pool2d(cr::relu(x_written), 2);
+  expect_same_values(y, y_written);
+
+  Tensor upstream = cr::randn(y.sizes());
+  (y * upstream).sum().backward();
+  (y_written * upstream).sum().backward();
+  expect_same_values(x.grad(), x_written.grad());
+  EXPECT_GT(values(x.grad().abs().sum())[0], 0);  // not vacuous: some gradient got through
+}
+
+TEST(Sequential, KeepsTheWrittenOrderWhenItWouldChangeTheResult) {
+  // Padding: a window wholly in it is -inf after ReLU → pool, 0 after pool → ReLU.
+  auto padded = std::make_shared<nn::Sequential>(std::make_shared<nn::ReLU>(),
+                                                 std::make_shared<nn::MaxPool2d>(2, 2, 1));
+  Tensor x = relu_pool_input().requires_grad_();
+  Tensor y = (*padded)(x);
+  EXPECT_STRNE(y.grad_fn()->name(), "ReluBackward");
+  expect_same_values(y, F::max_pool2d(cr::relu(x), 2, 2, 1));
+  // A subclass of ReLU may compute something that does not commute with max
+  // (here a decreasing function): it runs where it was put.
+  struct NegatedReLU : nn::ReLU {
+    Tensor forward(const Tensor& input) override { return nn::ReLU::forward(input) * -1.0; }
+  };
+  auto negated = std::make_shared<nn::Sequential>(std::make_shared<NegatedReLU>(), std::make_shared<nn::MaxPool2d>(2));
+  expect_same_values((*negated)(x), F::max_pool2d(cr::relu(x) * -1.0, 2));
+}
+
 TEST(BatchNorm, ParametersBuffersAndRepr) {
   auto bn = std::make_shared<nn::BatchNorm2d>(4);
   EXPECT_EQ(keys(bn->named_parameters()), (std::vector<std::string>{"weight", "bias"}));
