@@ -45,7 +45,8 @@ template <class Fill>
 void fill_each(Tensor& t, Fill&& value_at) {
   dispatch_all(t.dtype(), [&]<class T>() {
     T* p = t.data_ptr<T>();
-    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(value_at(i));
+    const std::int64_t n = t.numel();  // out of line: in the loop condition it cost 4× the fill
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value_at(i));
   });
 }
 
@@ -63,7 +64,7 @@ Tensor empty(const Shape& shape, TensorOptions options, SourceLocation loc) {
 Tensor full(const Shape& shape, double value, TensorOptions options, SourceLocation loc) {
   Tensor t = make(shape, options, "full", loc);
   if (value == 0.0) std::memset(t.raw_data(), 0, t.numel() * t.element_size());
-  else fill_each(t, [value](std::int64_t) { return value; });
+  else dispatch_all(t.dtype(), [&]<class T>() { std::fill_n(t.data_ptr<T>(), t.numel(), static_cast<T>(value)); });
   return finish(std::move(t), options);
 }
 
