@@ -5,9 +5,11 @@
 #include <omp.h>
 
 #include <chainrule/chainrule.h>
+#include <chainrule/nn.h>
 
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -92,6 +94,37 @@ void cblas_sgemm(benchmark::State& state) {
   bench::report_gemm_flops(state, n);
 }
 
+// (e) one stage of the CNN, forward and backward, built from nn modules as a
+// user (and the command line's model) would: where a CNN step's time goes.
+void cnn_stage(benchmark::State& state) {
+  namespace nn = cr::nn;
+  const std::int64_t stage = state.range(0);
+  cr::manual_seed(0);
+  std::shared_ptr<nn::Sequential> net;
+  cr::Tensor x;
+  if (stage < 2) {
+    const std::int64_t c_in = stage == 0 ? 1 : 32, c_out = stage == 0 ? 32 : 64, size = stage == 0 ? 28 : 14;
+    net = std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(c_in, c_out, 3, 1, 1),
+                                           std::make_shared<nn::ReLU>(), std::make_shared<nn::MaxPool2d>(2));
+    x = cr::randn({bench::kCnnBatch, c_in, size, size});
+  } else {
+    net = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(3136, 128), std::make_shared<nn::ReLU>(),
+                                           std::make_shared<nn::Linear>(128, 10));
+    x = cr::randn({bench::kCnnBatch, 3136});
+  }
+  if (stage > 0) x.requires_grad_();
+  const cr::Tensor targets = cr::randint(0, 10, {bench::kCnnBatch});
+  const cr::Tensor grad_out = stage < 2 ? cr::randn((*net)(x).sizes()) : cr::Tensor();
+  for (auto _ : state) {
+    cr::Tensor y = (*net)(x);
+    if (stage < 2) y.backward(grad_out);
+    else cr::nn::functional::cross_entropy(y, targets).backward();
+    net->zero_grad();
+    x.set_grad({});
+  }
+  bench::report_time_per_op(state, 1);
+}
+
 void chain_args(benchmark::internal::Benchmark* b) {
   for (std::int64_t n : bench::kChainLengths) b->Arg(n);
 }
@@ -105,6 +138,7 @@ BENCHMARK(add_no_grad);
 BENCHMARK(mlp20_fwd_bwd)->Unit(benchmark::kMicrosecond);
 BENCHMARK(matmul)->Apply(matmul_args);
 BENCHMARK(cblas_sgemm)->Apply(matmul_args);
+BENCHMARK(cnn_stage)->DenseRange(0, bench::kCnnStages - 1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

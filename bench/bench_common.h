@@ -18,6 +18,13 @@ inline constexpr std::int64_t kMlpWidth = 32;
 inline constexpr std::int64_t kMlpBatch = 16;
 // (d): square matrix products.
 inline constexpr std::int64_t kMatmulSizes[] = {128, 256, 512, 1024, 2048};
+// (e): the stages of the training benchmark's CNN (bench/train_common.h), each
+// forward and backward at its batch: 0 = conv 1→32 3×3 pad 1, ReLU, 2×2 max
+// pooling on 28×28; 1 = conv 32→64 3×3 pad 1, ReLU, 2×2 max pooling on 14×14;
+// 2 = fc 3136→128, ReLU, fc 128→10, cross-entropy. The stage's input needs a
+// gradient except in stage 0 (the images), as in training.
+inline constexpr std::int64_t kCnnBatch = 128;
+inline constexpr std::int64_t kCnnStages = 3;
 
 /// Adds time_per_op (seconds; CPU time unless the benchmark uses real time),
 /// where every iteration runs `ops_per_iteration` ops. Every benchmark reports
