@@ -306,6 +306,69 @@ std::unique_ptr<T[]> scratch(std::int64_t count) {
   return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(count)]);  // uninitialised on purpose
 }
 
+// The sum of one output plane of grad_y: the bias gradient's per-image part.
+// One function for both callers, so they round alike.
+template <class T>
+T plane_sum(const T* g, std::int64_t plane) {
+  T part = 0;
+#pragma omp simd reduction(+ : part)
+  for (std::int64_t i = 0; i < plane; ++i) part += g[i];
+  return part;
+}
+
+// grad_b[c] = Σ over images, in order, of plane_sums[n, c]: a long sum,
+// accumulated in double as cr::sum does.
+template <class T>
+void sum_plane_sums(const Conv2dShape& s, const T* plane_sums, T* grad_b) {
+  for (std::int64_t c = 0; c < s.c_out; ++c) {
+    double total = 0;
+    for (std::int64_t n = 0; n < s.n; ++n) total += plane_sums[n * s.c_out + c];
+    grad_b[c] = static_cast<T>(total);
+  }
+}
+
+// grad_w (and grad_b when not null) of an im2col convolution. The bias
+// gradient is summed per image right after that image's product, while its
+// grad_y planes are still in cache: one pass over grad_y instead of two.
+template <class T>
+void backward_weight_and_bias(const Conv2dShape& s, const T* x, const T* grad_y, T* grad_w, T* grad_b) {
+  const std::int64_t plane = out_plane(s), rows = col_rows(s);
+  const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
+  const std::int64_t image = s.c_in * s.h * s.w;
+  const std::int64_t weight_size = s.c_out * k_group;
+  const bool pointwise = is_pointwise(s);
+  const bool parallel = worth_threads(s);
+  const std::int64_t threads = parallel ? std::min<std::int64_t>(s.n, omp_get_max_threads()) : 1;
+  // Thread 0 sums into grad_w; each other thread into its own partial sum.
+  std::unique_ptr<T[]> partials = threads > 1 ? scratch<T>((threads - 1) * weight_size) : nullptr;
+  std::unique_ptr<T[]> plane_sums = grad_b ? scratch<T>(s.n * s.c_out) : nullptr;
+  std::fill(grad_w, grad_w + weight_size, T(0));
+  if (threads > 1) std::fill(partials.get(), partials.get() + (threads - 1) * weight_size, T(0));
+  for_image_ranges(s.n, parallel, [&](std::int64_t begin, std::int64_t end, std::int64_t t) {
+    T* acc = t == 0 ? grad_w : partials.get() + (t - 1) * weight_size;
+    std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
+    for (std::int64_t n = begin; n < end; ++n) {
+      const T* cols = x + n * image;
+      if (!pointwise) {
+        im2col(s, cols, col.get());
+        cols = col.get();
+      }
+      const T* g = grad_y + n * s.c_out * plane;
+      for (std::int64_t grp = 0; grp < s.groups; ++grp)
+        matmul<T>(c_out_group, k_group, plane, g + grp * c_out_group * plane, plane, false,
+                  cols + grp * k_group * plane, plane, true, acc + grp * c_out_group * k_group, T(1));
+      if (grad_b)
+        for (std::int64_t c = 0; c < s.c_out; ++c) plane_sums[n * s.c_out + c] = plane_sum(g + c * plane, plane);
+    }
+  });
+  for (std::int64_t t = 1; t < threads; ++t) {
+    const T* p = partials.get() + (t - 1) * weight_size;
+#pragma omp simd
+    for (std::int64_t i = 0; i < weight_size; ++i) grad_w[i] += p[i];
+  }
+  if (grad_b) sum_plane_sums(s, plane_sums.get(), grad_b);
+}
+
 }  // namespace
 
 template <class T>
@@ -365,37 +428,7 @@ template <class T>
 void conv2d_backward_weight(const Conv2dShape& s, const T* x, const T* grad_y, T* grad_w) {
   if constexpr (std::is_same_v<T, float>)
     if (onednn_conv2d_backward(s, x, grad_y, nullptr, nullptr, grad_w, nullptr)) return;
-  const std::int64_t plane = out_plane(s), rows = col_rows(s);
-  const std::int64_t k_group = rows / s.groups, c_out_group = s.c_out / s.groups;
-  const std::int64_t image = s.c_in * s.h * s.w;
-  const std::int64_t weight_size = s.c_out * k_group;
-  const bool pointwise = is_pointwise(s);
-  const bool parallel = worth_threads(s);
-  const std::int64_t threads = parallel ? std::min<std::int64_t>(s.n, omp_get_max_threads()) : 1;
-  // Thread 0 sums into grad_w; each other thread into its own partial sum.
-  std::unique_ptr<T[]> partials = threads > 1 ? scratch<T>((threads - 1) * weight_size) : nullptr;
-  std::fill(grad_w, grad_w + weight_size, T(0));
-  if (threads > 1) std::fill(partials.get(), partials.get() + (threads - 1) * weight_size, T(0));
-  for_image_ranges(s.n, parallel, [&](std::int64_t begin, std::int64_t end, std::int64_t t) {
-    T* acc = t == 0 ? grad_w : partials.get() + (t - 1) * weight_size;
-    std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
-    for (std::int64_t n = begin; n < end; ++n) {
-      const T* cols = x + n * image;
-      if (!pointwise) {
-        im2col(s, cols, col.get());
-        cols = col.get();
-      }
-      const T* g = grad_y + n * s.c_out * plane;
-      for (std::int64_t grp = 0; grp < s.groups; ++grp)
-        matmul<T>(c_out_group, k_group, plane, g + grp * c_out_group * plane, plane, false,
-                  cols + grp * k_group * plane, plane, true, acc + grp * c_out_group * k_group, T(1));
-    }
-  });
-  for (std::int64_t t = 1; t < threads; ++t) {
-    const T* p = partials.get() + (t - 1) * weight_size;
-#pragma omp simd
-    for (std::int64_t i = 0; i < weight_size; ++i) grad_w[i] += p[i];
-  }
+  backward_weight_and_bias<T>(s, x, grad_y, grad_w, nullptr);
 }
 
 template <class T>
@@ -403,13 +436,7 @@ void conv2d_backward_bias(const Conv2dShape& s, const T* grad_y, T* grad_b) {
   const std::int64_t plane = out_plane(s);
   parallel_for(s.c_out, s.n * s.c_out * plane > 4 * kParallelGrain, [&](std::int64_t c) {
     double total = 0;  // a long sum: accumulate in double, as cr::sum does
-    for (std::int64_t n = 0; n < s.n; ++n) {
-      const T* g = grad_y + (n * s.c_out + c) * plane;
-      T part = 0;
-#pragma omp simd reduction(+ : part)
-      for (std::int64_t i = 0; i < plane; ++i) part += g[i];
-      total += part;
-    }
+    for (std::int64_t n = 0; n < s.n; ++n) total += plane_sum(grad_y + (n * s.c_out + c) * plane, plane);
     grad_b[c] = static_cast<T>(total);
   });
 }
@@ -425,8 +452,8 @@ void conv2d_backward(const Conv2dShape& s, const T* x, const T* grad_y, const T*
     }
   }
   if (grad_x) conv2d_backward_input(s, grad_y, weight, grad_x);
-  if (grad_w) conv2d_backward_weight(s, x, grad_y, grad_w);
-  if (grad_b) conv2d_backward_bias(s, grad_y, grad_b);
+  if (grad_w) backward_weight_and_bias(s, x, grad_y, grad_w, grad_b);
+  else if (grad_b) conv2d_backward_bias(s, grad_y, grad_b);
 }
 
 #define CR_INSTANTIATE(T)                                                                        \
