@@ -306,6 +306,15 @@ std::unique_ptr<T[]> scratch(std::int64_t count) {
   return std::unique_ptr<T[]>(new T[static_cast<std::size_t>(count)]);  // uninitialised on purpose
 }
 
+// The column matrix of one image: unfolded into col, or, for a pointwise
+// kernel (col null), the image itself.
+template <class T>
+const T* columns(const Conv2dShape& s, const T* image, T* col) {
+  if (!col) return image;
+  im2col(s, image, col);
+  return col;
+}
+
 // The sum of one output plane of grad_y: the bias gradient's per-image part.
 // One function for both callers, so they round alike.
 template <class T>
@@ -348,11 +357,7 @@ void backward_weight_and_bias(const Conv2dShape& s, const T* x, const T* grad_y,
     T* acc = t == 0 ? grad_w : partials.get() + (t - 1) * weight_size;
     std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
     for (std::int64_t n = begin; n < end; ++n) {
-      const T* cols = x + n * image;
-      if (!pointwise) {
-        im2col(s, cols, col.get());
-        cols = col.get();
-      }
+      const T* cols = columns(s, x + n * image, col.get());
       const T* g = grad_y + n * s.c_out * plane;
       for (std::int64_t grp = 0; grp < s.groups; ++grp)
         matmul<T>(c_out_group, k_group, plane, g + grp * c_out_group * plane, plane, false,
@@ -382,11 +387,7 @@ void conv2d_forward(const Conv2dShape& s, const T* x, const T* weight, const T* 
   for_image_ranges(s.n, worth_threads(s), [&](std::int64_t begin, std::int64_t end, std::int64_t) {
     std::unique_ptr<T[]> col = pointwise ? nullptr : scratch<T>(rows * plane);
     for (std::int64_t n = begin; n < end; ++n) {
-      const T* cols = x + n * image;
-      if (!pointwise) {
-        im2col(s, cols, col.get());
-        cols = col.get();
-      }
+      const T* cols = columns(s, x + n * image, col.get());
       T* out = y + n * s.c_out * plane;
       for (std::int64_t g = 0; g < s.groups; ++g)
         matmul<T>(c_out_group, plane, k_group, weight + g * c_out_group * k_group, k_group, false,
