@@ -9,12 +9,12 @@ namespace cr::cpu {
 /// The kernel family OpenBLAS picked for this CPU ("SkylakeX", "Haswell", "Prescott", ...).
 std::string blas_core_name();
 
-/// The library that runs float32 matrix products: "oneDNN <version>" when
+/// The library that runs float32 matrix products: "oneDNN-<version>" when
 /// chainrule was built with it (CMake option CHAINRULE_ONEDNN), else "OpenBLAS".
 std::string float_gemm_library();
 
 /// The library that runs float32 convolutions of 16 or more channels per group
-/// with kernels larger than 1×1: "oneDNN <version>" when chainrule was built
+/// with kernels larger than 1×1: "oneDNN-<version>" when chainrule was built
 /// with it and the environment does not say CHAINRULE_ONEDNN_CONV=0, else
 /// "im2col" (chainrule's im2col + GEMM, which also runs every other convolution).
 std::string convolution_library();
